@@ -1,0 +1,30 @@
+# The two commands of the README: `make run` (the main job) and `make test`.
+# Both create .venv and install neurosim with the constraints that keep torch on the local CPU build.
+VENV   ?= .venv
+PYTHON ?= python3
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed-dev
+
+.PHONY: run test test-all bench install clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/neurosim simulate example:tiny-snn --T 4
+
+test: $(STAMP)
+	$(VENV)/bin/pytest -q -m "not slow" -p no:cacheprovider
+
+test-all: $(STAMP)
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_conv_kernel.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,44 @@
+"""The ``neurosim`` command: subcommands, one-sentence errors with exit code 2, --debug for tracebacks."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import NeurosimError
+from . import simulate_cmd
+
+COMMANDS = {"simulate": simulate_cmd}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neurosim",
+        description="Event-driven, hardware-aware simulation of spiking object detectors.",
+        epilog="Run 'neurosim COMMAND --help' for a command's options and examples.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except NeurosimError as exc:
+        if args.debug:
+            raise
+        print(f"neurosim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("neurosim: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry_point():  # pragma: no cover - console script
+    sys.exit(main())

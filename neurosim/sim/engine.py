@@ -1,0 +1,154 @@
+"""The event-driven engine: runs a Graph timestep by timestep, node by node.
+
+Within a timestep nodes run in topological order with zero synaptic delay, exactly as the
+torch models compute. A synaptic node fed by spikes scatters weights for the nonzero inputs
+only (cost proportional to events x fan-out); fed by analog values it runs dense and counts
+MACs. Neuron nodes update their state and emit an event list for their consumers.
+
+Public entry point: :func:`simulate`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputShapeError, NeurosimError
+from ..ir import nodes as ir
+from ..ir.graph import Graph
+from . import steps
+from .fixed_point import FixedPointConfig, FixedPointPlan
+from .trace import NodeTrace, Trace
+
+PRECISIONS = {"float32": np.float32, "float64": np.float64}
+
+
+@dataclass
+class SimResult:
+    """Outputs of a run: ``outputs[name]`` has shape [B, T, *shape] (torch layout, float);
+    ``trace`` holds the per-node counts."""
+
+    outputs: dict[str, np.ndarray]
+    trace: Trace
+
+
+class Simulator:
+    """A graph prepared for simulation (weights re-laid out, kernels chosen, fusions found).
+
+    ``precision`` is ``"float32"`` (reproduces float32 torch) or ``"float64"``; pass
+    ``fixed_point=FixedPointConfig(...)`` for the integer mode that reproduces integer hardware.
+    Prepare once, run many times.
+    """
+
+    def __init__(self, graph: Graph, precision: str = "float32", fixed_point: FixedPointConfig | None = None):
+        if precision not in PRECISIONS:
+            raise NeurosimError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.graph = graph
+        self.fixed = FixedPointPlan(graph, fixed_point) if fixed_point is not None else None
+        self.dtype = np.float64 if self.fixed is not None else PRECISIONS[precision]
+        self.fused_adds = _find_fusable_adds(graph)
+        self.steps = steps.make_steps(graph, self.dtype, self.fixed, self.fused_adds)
+
+    def run(self, inputs, record_rasters: bool = False) -> SimResult:
+        """Simulate ``inputs``: an array [T, *shape] or [B, T, *shape] for a single-input graph,
+        or a dict name -> such arrays (all with the same B and T)."""
+        batched, batch, timesteps = self._check_inputs(inputs)
+        graph = self.graph
+        trace = Trace(batch=batch, timesteps=timesteps)
+        for node in graph.nodes:
+            trace.nodes[node.name] = _empty_node_trace(node, graph, batch, timesteps, record_rasters)
+        outputs = {name: np.zeros((batch, timesteps) + graph.shapes[name], np.float32 if self.dtype == np.float32 else np.float64)
+                   for name in graph.outputs}
+        fuse = {} if record_rasters else self.fused_adds
+        for b in range(batch):
+            for step in self.steps.values():
+                step.reset_state()
+            for t in range(timesteps):
+                acts: dict[str, steps.Act] = {}
+                for add_name in fuse:
+                    self.steps[add_name].clear_buffer()
+                for node in graph.nodes:
+                    step = self.steps[node.name]
+                    if isinstance(node, ir.Input):
+                        act = step.feed(batched[node.name][b, t], trace.nodes[node.name], b, t)
+                    else:
+                        act = step.run([acts[s] for s in node.inputs], trace.nodes[node.name], b, t,
+                                       fused=bool(fuse))
+                    acts[node.name] = act
+                    node_trace = trace.nodes[node.name]
+                    if node_trace.raster is not None:
+                        node_trace.raster[b, t] = steps.to_torch_layout(act, graph.shapes[node.name], self.fixed)
+                for name in graph.outputs:
+                    outputs[name][b, t] = steps.to_torch_layout(acts[name], graph.shapes[name], self.fixed)
+        for name, step in self.steps.items():
+            step.finalize(trace.nodes[name])
+        return SimResult(outputs=outputs, trace=trace)
+
+    def _check_inputs(self, inputs):
+        names = self.graph.input_names
+        if not isinstance(inputs, dict):
+            if len(names) != 1:
+                raise InputShapeError(f"the graph has {len(names)} inputs ({', '.join(names)}): pass a dict")
+            inputs = {names[0]: inputs}
+        unknown = set(inputs) - set(names)
+        if unknown:
+            raise InputShapeError(f"unknown input(s) {', '.join(sorted(unknown))}; the graph's inputs are {', '.join(names)}")
+        batched = {}
+        sizes = set()
+        for name in names:
+            if name not in inputs:
+                raise InputShapeError(f"input '{name}' is missing")
+            x = np.asarray(inputs[name])
+            shape = self.graph.shapes[name]
+            if x.ndim == len(shape) + 1:
+                x = x[None]
+            if x.ndim != len(shape) + 2 or tuple(x.shape[2:]) != shape:
+                raise InputShapeError(
+                    f"input '{name}' must have shape [T, {', '.join(map(str, shape))}] or [B, T, "
+                    f"{', '.join(map(str, shape))}], got {list(np.shape(inputs[name]))}")
+            if x.shape[0] < 1 or x.shape[1] < 1:
+                raise InputShapeError(f"input '{name}' needs at least one sample and one timestep")
+            if not np.all(np.isfinite(x)):
+                raise InputShapeError(f"input '{name}' contains NaN or infinite values")
+            sizes.add(x.shape[:2])
+            batched[name] = x
+        if len(sizes) != 1:
+            raise InputShapeError(f"all inputs must share B and T, got {sorted(sizes)}")
+        batch, timesteps = sizes.pop()
+        return batched, batch, timesteps
+
+
+def simulate(graph: Graph, inputs, precision: str = "float32", fixed_point: FixedPointConfig | None = None,
+             record_rasters: bool = False) -> SimResult:
+    """Run ``graph`` on ``inputs`` ([T, *shape] or [B, T, *shape]); return outputs and Trace."""
+    return Simulator(graph, precision=precision, fixed_point=fixed_point).run(inputs, record_rasters=record_rasters)
+
+
+def _find_fusable_adds(graph: Graph) -> dict[str, list[str]]:
+    """Adds whose synaptic inputs can scatter straight into the Add's buffer.
+
+    A synaptic input qualifies when the Add is its only consumer, it is not a graph output,
+    and the Add reads it once. Returns add name -> names of the fused synaptic inputs.
+    """
+    consumers = graph.consumers()
+    fused: dict[str, list[str]] = {}
+    for node in graph.nodes:
+        if not isinstance(node, ir.Add) or graph.kinds[node.name] != "analog":
+            continue
+        members = [s for s in node.inputs
+                   if graph.node(s).is_synaptic and consumers[s] == [node.name]
+                   and s not in graph.outputs and node.inputs.count(s) == 1]
+        if members:
+            fused[node.name] = members
+    return fused
+
+
+def _empty_node_trace(node, graph: Graph, batch: int, timesteps: int, record_rasters: bool) -> NodeTrace:
+    kind = graph.kinds[node.name]
+    shape = graph.shapes[node.name]
+    in_kind = graph.kinds[node.inputs[0]] if node.inputs else None
+    per_channel_syn = shape[0] if node.is_synaptic and in_kind != "analog" else 0
+    event_channels = shape[0] if kind != "analog" else 0
+    return NodeTrace.empty(node.name, node.op, kind, shape, in_kind, batch, timesteps,
+                           per_channel_syn=per_channel_syn, event_channels=event_channels,
+                           raster_dtype=np.float32 if record_rasters else None)

@@ -1,0 +1,473 @@
+"""One Step class per node type: prepared parameters, buffers, state, and one timestep's work.
+
+Tensors travel between steps as :class:`Act`: a dense channels-last flat array, plus an
+event list for nodes that emit spikes. In fixed-point mode an Act carries integer values in
+units of ``Act.unit`` (None for float values).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir.graph import Graph
+from . import kernels as k
+from .dense_ops import conv2d_dense, conv_tap_count, pool_dense
+
+
+class Act:
+    """One node's output for one timestep: ``dense`` (channels-last flat) and, for spikes, the
+    event list ``idx[:n]``, ``val[:n]``."""
+
+    __slots__ = ("dense", "idx", "val", "n", "unit")
+
+    def __init__(self, dense, idx=None, val=None, n=0, unit=None):
+        self.dense, self.idx, self.val, self.n, self.unit = dense, idx, val, n, unit
+
+    @property
+    def is_events(self) -> bool:
+        return self.idx is not None
+
+    def as_float(self) -> np.ndarray:
+        return self.dense if self.unit in (None, 1.0) else self.dense * self.unit
+
+    def in_units(self, unit: float) -> np.ndarray:
+        """Integer values in units of ``unit`` (fixed-point mode)."""
+        if self.unit == unit:
+            return self.dense
+        return np.rint(self.as_float() / unit).astype(np.int64)
+
+
+def hwc_dims(shape):
+    """(H, W, C) of a (C, H, W) shape, (1, 1, N) of a flat one."""
+    return (shape[1], shape[2], shape[0]) if len(shape) == 3 else (1, 1, shape[0])
+
+
+def to_torch_layout(act: Act, shape, fixed) -> np.ndarray:
+    values = act.as_float() if fixed is not None else act.dense
+    if len(shape) == 1:
+        return values
+    h, w, c = hwc_dims(shape)
+    return values.reshape(h, w, c).transpose(2, 0, 1)
+
+
+class Step:
+    """Base: holds the node, its shapes/kinds and its output buffers."""
+
+    def __init__(self, node, graph: Graph, dtype, fixed, fused_adds):
+        self.node = node
+        self.graph = graph
+        self.fixed = fixed
+        self.dtype = dtype
+        self.shape = graph.shapes[node.name]
+        self.size = int(np.prod(self.shape))
+        self.kind = graph.kinds[node.name]
+        self.in_shapes = [graph.shapes[s] for s in node.inputs]
+        self.in_kinds = [graph.kinds[s] for s in node.inputs]
+        self.unit = fixed.unit[node.name] if fixed is not None else None
+        self.emits_events = self.kind != "analog"
+        self.out_dtype = self._out_dtype()
+        self.out = np.zeros(self.size, self.out_dtype)
+        self.idx = np.zeros(self.size, np.int64) if self.emits_events else None
+        self.val = np.zeros(self.size, self.out_dtype) if self.emits_events else None
+        self.n_prev = 0
+        self.channels = hwc_dims(self.shape)[2]
+        self.event_acc = np.zeros(self.size, np.float64) if self.emits_events else None
+
+    def _out_dtype(self):
+        if self.fixed is None:
+            return self.dtype
+        return np.int64 if self.unit is not None else np.float64
+
+    def reset_state(self):
+        pass
+
+    def clear_sparse(self):
+        """Zero the positions written last timestep (cheap when few were)."""
+        if self.n_prev * 4 < self.size:
+            self.out[self.idx[: self.n_prev]] = 0
+        else:
+            self.out.fill(0)
+
+    def emit(self, n: int, trace, b: int, t: int) -> Act:
+        """Record the event list of this timestep in the trace and wrap it in an Act."""
+        self.n_prev = n
+        vals = self.val[:n]
+        total = float(vals.sum()) if n else 0.0
+        trace.out_nonzero[b, t] = n
+        trace.out_spikes[b, t] = total
+        if n:
+            trace.out_spikes_per_channel[b, t] += np.bincount(
+                self.idx[:n] % self.channels, weights=vals.astype(np.float64), minlength=self.channels)
+            np.add.at(self.event_acc, self.idx[:n], vals)
+        return Act(self.out, self.idx, self.val, n, 1.0 if self.fixed is not None else None)
+
+    def finalize(self, trace):
+        """Copy accumulated per-run maps into the trace (called once per run)."""
+        if self.event_acc is not None and trace.event_map is not None:
+            h, w, c = hwc_dims(self.shape)
+            acc = self.event_acc.reshape(h, w, c).transpose(2, 0, 1) if len(self.shape) == 3 else self.event_acc
+            trace.event_map += acc.reshape(trace.event_map.shape)
+            self.event_acc.fill(0)
+
+    @staticmethod
+    def record_input(act: Act, trace, b, t):
+        if act.is_events:
+            trace.in_nonzero[b, t] = act.n
+            trace.in_spikes[b, t] = float(act.val[: act.n].sum()) if act.n else 0.0
+        else:
+            trace.in_nonzero[b, t] = np.count_nonzero(act.dense)
+
+
+class InputStep(Step):
+    def feed(self, x_chw, trace, b, t) -> Act:
+        x = np.asarray(x_chw)
+        flat = x.transpose(1, 2, 0).ravel() if x.ndim == 3 else x.ravel()
+        if not self.emits_events:
+            np.copyto(self.out, flat, casting="unsafe")
+            return Act(self.out, unit=None)
+        if self.fixed is not None and np.any(flat != np.rint(flat)):
+            raise ValueError(f"input '{self.node.name}' is declared as spikes but holds non-integer values")
+        np.copyto(self.out, flat, casting="unsafe")
+        n = k.compact_events(self.out, self.idx, self.val)
+        return self.emit(n, trace, b, t)
+
+
+class SynapticStep(Step):
+    """Conv2d and Linear: event-driven when fed by spikes, dense (MACs) when fed by analog values."""
+
+    def __init__(self, node, graph, dtype, fixed, fused_adds):
+        super().__init__(node, graph, dtype, fixed, fused_adds)
+        self.fuse_into = next((add for add, members in fused_adds.items() if node.name in members), None)
+        self.add_step = None  # set by make_step's caller via link_fusion
+        if fixed is not None:
+            weight = fixed.weights[node.name]
+            bias = fixed.bias[node.name]
+            self.w_dense = weight.astype(np.float64)
+        else:
+            weight = node.weight.astype(dtype)
+            bias = None if node.bias is None else node.bias.astype(dtype)
+            self.w_dense = weight
+        self.weight = weight
+        self.bias = bias
+        self.event_fed = self.in_kinds[0] != "analog"
+        self._prepare(weight)
+
+    def buffer(self, fused: bool):
+        if fused and self.add_step is not None:
+            return self.add_step.out
+        self.out.fill(0)
+        return self.out
+
+    def run(self, inputs, trace, b, t, fused=False) -> Act:
+        x = inputs[0]
+        out = self.buffer(fused)
+        if self.bias is not None:
+            out.reshape(-1, self.bias.shape[0])[:] += self.bias
+        self.record_input(x, trace, b, t)
+        if self.event_fed:
+            self._scatter(x, out, trace, b, t)
+        else:
+            self._dense(x, out)
+            trace.macs[b, t] = self.macs
+        return Act(out, unit=self.unit)
+
+
+class ConvStep(SynapticStep):
+    def _prepare(self, weight):
+        node = self.node
+        cout, cin_g, kh, kw = weight.shape
+        g = node.groups
+        cout_g = cout // g
+        # wt[c, u, v, o] = W[group(c) * cout_g + o, c - group(c) * cin_g, u, v]
+        per_group = weight.reshape(g, cout_g, cin_g, kh, kw).transpose(0, 2, 3, 4, 1)
+        self.wt = np.ascontiguousarray(per_group.reshape(g * cin_g, kh, kw, cout_g))
+        self.row_path = g == 1 and tuple(node.stride) == (1, 1)
+        if self.row_path:
+            self.wrow = np.ascontiguousarray(weight[:, :, :, ::-1].transpose(1, 2, 3, 0)).ravel()
+        self.synops_group = np.zeros(g, np.float64)
+        c, h, w = self.in_shapes[0]
+        self.in_hwc = (h, w, c)
+        self.macs = conv_tap_count(h, w, kh, kw, node.stride, node.padding, self.shape[1], self.shape[2]) * cin_g * cout
+
+    def _scatter(self, x: Act, out, trace, b, t):
+        node = self.node
+        h, w, c = self.in_hwc
+        cout, ho, wo = self.shape
+        kh, kw = node.kernel_size
+        if self.row_path:
+            total = k.conv2d_events_rows(x.idx, x.val, x.n, w, c, self.wrow, cout, node.padding[0],
+                                         node.padding[1], kh, kw, ho, wo, out)
+            trace.syn_ops[b, t] = total
+            trace.syn_ops_per_channel[b, t] = total / cout
+            return
+        self.synops_group.fill(0)
+        total = k.conv2d_events(x.idx, x.val, x.n, w, c, self.wt, node.groups, cout,
+                                node.stride[0], node.stride[1], node.padding[0], node.padding[1],
+                                kh, kw, ho, wo, out, self.synops_group)
+        trace.syn_ops[b, t] = total
+        trace.syn_ops_per_channel[b, t] = np.repeat(self.synops_group, cout // node.groups)
+
+    def _dense(self, x: Act, out):
+        node = self.node
+        h, w, c = self.in_hwc
+        values = x.as_float() if self.fixed is not None else x.dense
+        y = conv2d_dense(values.reshape(h, w, c), self.w_dense, node.stride, node.padding, node.groups)
+        if self.fixed is not None:
+            y = np.rint(y).astype(np.int64)
+        out += y.ravel()
+
+
+class LinearStep(SynapticStep):
+    def _prepare(self, weight):
+        self.wt = np.ascontiguousarray(weight.T)
+        self.macs = int(weight.shape[0] * weight.shape[1])
+
+    def _scatter(self, x: Act, out, trace, b, t):
+        total = k.linear_events(x.idx, x.val, x.n, self.wt, out)
+        trace.syn_ops[b, t] = total
+        trace.syn_ops_per_channel[b, t] = x.val[: x.n].sum() if x.n else 0.0
+
+    def _dense(self, x: Act, out):
+        values = x.as_float() if self.fixed is not None else x.dense
+        y = self.w_dense @ values
+        if self.fixed is not None:
+            y = np.rint(y).astype(np.int64)
+        out += y
+
+
+class PoolStep(Step):
+    def __init__(self, node, graph, dtype, fixed, fused_adds):
+        super().__init__(node, graph, dtype, fixed, fused_adds)
+        self.mode = {"maxpool2d": "max", "sumpool2d": "sum", "avgpool2d": "avg"}[node.op]
+        kh, kw = node.kernel
+        self.scale = 1.0 if self.mode != "avg" else 1.0 / (kh * kw)
+        c, h, w = self.in_shapes[0]
+        self.in_hwc = (h, w, c)
+        if not self.emits_events and self.idx is None:
+            self.idx = np.zeros(self.size, np.int64)
+        self.window_ops = conv_tap_count(h, w, kh, kw, node.stride, node.padding, self.shape[1], self.shape[2]) * c
+
+    def run(self, inputs, trace, b, t, fused=False) -> Act:
+        x = inputs[0]
+        node = self.node
+        h, w, c = self.in_hwc
+        _, ho, wo = self.shape
+        self.record_input(x, trace, b, t)
+        if x.is_events:
+            if self.emits_events:
+                self.clear_sparse()
+            else:
+                self.out.fill(0)
+            scale = self.out_dtype(self.scale) if self.fixed is None else self.scale
+            n = k.pool_events(x.idx, x.val, x.n, w, c, node.kernel[0], node.kernel[1], node.stride[0],
+                              node.stride[1], node.padding[0], node.padding[1], ho, wo, scale,
+                              self.mode == "max", self.out, self.idx)
+            if self.emits_events:
+                k.gather_values(self.out, self.idx, n, self.val)
+                return self.emit(n, trace, b, t)
+            return Act(self.out, unit=None)
+        values = x.as_float() if self.fixed is not None else x.dense
+        y = pool_dense(values.reshape(h, w, c), node.kernel, node.stride, node.padding, self.mode)
+        self.out[:] = y.ravel()
+        trace.analog_ops[b, t] = self.window_ops
+        return Act(self.out, unit=None)
+
+
+class UpsampleStep(Step):
+    def run(self, inputs, trace, b, t, fused=False) -> Act:
+        x = inputs[0]
+        c, h, w = self.in_shapes[0]
+        s = self.node.scale
+        self.record_input(x, trace, b, t)
+        if x.is_events:
+            self.clear_sparse()
+            n = k.upsample_events(x.idx, x.val, x.n, w, c, s, self.out, self.idx, self.val)
+            return self.emit(n, trace, b, t)
+        y = x.dense.reshape(h, w, c).repeat(s, axis=0).repeat(s, axis=1)
+        self.out[:] = y.ravel()
+        return Act(self.out, unit=self.unit)
+
+
+class ConcatStep(Step):
+    def run(self, inputs, trace, b, t, fused=False) -> Act:
+        c_out = self.channels
+        trace.in_nonzero[b, t] = sum(a.n if a.is_events else np.count_nonzero(a.dense) for a in inputs)
+        if self.emits_events:
+            self.clear_sparse()
+            n, offset = 0, 0
+            for a, shape in zip(inputs, self.in_shapes):
+                c_in = hwc_dims(shape)[2]
+                n = k.remap_channels_events(a.idx, a.val, a.n, c_in, c_out, offset, self.out, self.idx, self.val, n)
+                offset += c_in
+            return self.emit(n, trace, b, t)
+        units = {a.unit for a in inputs}
+        same_unit = len(units) == 1
+        parts = []
+        for a, shape in zip(inputs, self.in_shapes):
+            h, w, c = hwc_dims(shape)
+            values = a.dense if (self.fixed is None or same_unit) else a.as_float()
+            parts.append(values.reshape(h * w, c))
+        joined = np.concatenate(parts, axis=1).ravel()
+        if self.fixed is not None and not same_unit and self.out.dtype != joined.dtype:
+            self.out = np.zeros(self.size, joined.dtype)
+        self.out[:] = joined
+        return Act(self.out, unit=units.pop() if same_unit else None)
+
+
+class FlattenStep(Step):
+    def run(self, inputs, trace, b, t, fused=False) -> Act:
+        x = inputs[0]
+        shape = self.in_shapes[0]
+        self.record_input(x, trace, b, t)
+        h, w, c = hwc_dims(shape)
+        if x.is_events:
+            self.clear_sparse()
+            n = k.flatten_events(x.idx, x.val, x.n, h, w, c, self.out, self.idx, self.val)
+            return self.emit(n, trace, b, t)
+        self.out[:] = x.dense.reshape(h * w, c).T.ravel()
+        return Act(self.out, unit=self.unit)
+
+
+class AddStep(Step):
+    def __init__(self, node, graph, dtype, fixed, fused_adds):
+        super().__init__(node, graph, dtype, fixed, fused_adds)
+        self.fused_members = set(fused_adds.get(node.name, ()))
+
+    def clear_buffer(self):
+        self.out.fill(0)
+
+    def run(self, inputs, trace, b, t, fused=False) -> Act:
+        trace.in_nonzero[b, t] = sum(a.n if a.is_events else np.count_nonzero(a.dense) for a in inputs)
+        if self.emits_events:
+            self.clear_sparse()
+            n = 0
+            for a in inputs:
+                n = k.add_events(a.idx, a.val, a.n, self.out, self.idx, n)
+            k.gather_values(self.out, self.idx, n, self.val)
+            return self.emit(n, trace, b, t)
+        if not fused:
+            self.out.fill(0)
+        for name, a in zip(self.node.inputs, inputs):
+            if fused and name in self.fused_members:
+                continue
+            if self.fixed is None:
+                self.out += a.dense
+            elif self.unit is None:
+                self.out += a.as_float()
+            else:
+                self.out += a.in_units(self.unit)
+        trace.analog_ops[b, t] = self.size * (len(inputs) - 1)
+        return Act(self.out, unit=self.unit)
+
+
+class NeuronStep(Step):
+    def __init__(self, node, graph, dtype, fixed, fused_adds):
+        super().__init__(node, graph, dtype, fixed, fused_adds)
+        self.state_dtype = np.int64 if fixed is not None else dtype
+        self.V = np.zeros(self.size, self.state_dtype)
+        self.in_unit = fixed.neuron_unit[node.name] if fixed is not None else None
+        self.p = fixed.neuron_params(node) if fixed is not None else None
+
+    def reset_state(self):
+        self.V.fill(0)
+
+    def current(self, x: Act) -> np.ndarray:
+        if self.fixed is not None:
+            return x.in_units(self.in_unit)
+        if x.dense.dtype != self.dtype:
+            return x.dense.astype(self.dtype)
+        return x.dense
+
+    def run(self, inputs, trace, b, t, fused=False) -> Act:
+        X = self.current(inputs[0])
+        trace.in_nonzero[b, t] = np.count_nonzero(X)
+        n, _, active = self.fire(X)
+        trace.neuron_updates[b, t] = self.size
+        trace.active_neurons[b, t] = active
+        return self.emit(n, trace, b, t)
+
+
+class LIFStep(NeuronStep):
+    def fire(self, X):
+        node, d = self.node, self.dtype
+        decay = getattr(node, "decay", 1.0)
+        decay_input = getattr(node, "decay_input", False)
+        hard = node.reset == "hard"
+        strict = node.compare == ">"
+        if self.fixed is None:
+            return k.lif_step(X, self.V, self.out, self.idx, self.val, d(decay), d(1.0 - decay),
+                              d(node.threshold), d(node.reset_value), hard, strict, decay_input,
+                              d(0), d(0), False)
+        p = self.p
+        return k.lif_step_fixed(X, self.V, self.out, self.idx, self.val,
+                                p["keep_q"] if decay_input else p["decay_q"], p["decay_shift"],
+                                p["threshold"], p["reset_value"], hard, strict, decay_input, p["lo"], p["hi"])
+
+
+class ILIFStep(NeuronStep):
+    def fire(self, X):
+        node, d = self.node, self.dtype
+        if self.fixed is None:
+            return k.ilif_step(X, self.V, self.out, self.idx, self.val, d(node.decay), d(1.0 - node.decay),
+                               d(node.max_spike), node.decay_input)
+        p = self.p
+        return k.ilif_step_fixed(X, self.V, self.out, self.idx, self.val,
+                                 p["keep_q"] if node.decay_input else p["decay_q"], p["decay_shift"],
+                                 p["one"], node.max_spike, node.decay_input, p["lo"], p["hi"])
+
+
+class HoyerStep(NeuronStep):
+    def fire(self, X):
+        node = self.node
+        if self.fixed is None:
+            scaled = X / self.dtype(node.clip)
+            return k.threshold_step(scaled, self.out, self.idx, self.val, self.dtype(1), self.dtype(node.threshold))
+        return k.threshold_step(X, self.out, self.idx, self.val, np.int64(1), np.int64(self.p["threshold"]))
+
+
+class AnalogStep(Step):
+    """ReLU, SiLU, Sigmoid, Mul, GlobalAvgPool: dense numpy on float values."""
+
+    def run(self, inputs, trace, b, t, fused=False) -> Act:
+        trace.in_nonzero[b, t] = sum(a.n if a.is_events else np.count_nonzero(a.dense) for a in inputs)
+        vals = [a.as_float() if self.fixed is not None else a.dense for a in inputs]
+        op = self.node.op
+        if op == "relu":
+            y = np.maximum(vals[0], 0)
+        elif op == "silu":
+            y = vals[0] / (1 + np.exp(-vals[0]))
+        elif op == "sigmoid":
+            y = 1 / (1 + np.exp(-vals[0]))
+        elif op == "globalavgpool":
+            h, w, c = hwc_dims(self.in_shapes[0])
+            y = vals[0].reshape(h * w, c).mean(axis=0)
+        elif op == "mul":
+            views = [v.reshape(hwc_dims(s)) if len(s) == 3 else v for v, s in zip(vals, self.in_shapes)]
+            y = (views[0] * views[1]).ravel()
+        else:  # pragma: no cover - make_step only builds known ops
+            raise NotImplementedError(op)
+        trace.analog_ops[b, t] = self.size if op != "globalavgpool" else vals[0].size
+        with np.errstate(over="ignore"):
+            self.out[:] = y
+        if self.emits_events:  # Mul of two spike tensors stays a spike tensor
+            n = k.compact_events(self.out, self.idx, self.val)
+            return self.emit(n, trace, b, t)
+        return Act(self.out, unit=None)
+
+
+STEP_TYPES = {
+    "input": InputStep, "conv2d": ConvStep, "linear": LinearStep,
+    "maxpool2d": PoolStep, "avgpool2d": PoolStep, "sumpool2d": PoolStep,
+    "upsample": UpsampleStep, "concat": ConcatStep, "flatten": FlattenStep, "add": AddStep,
+    "lif": LIFStep, "if": LIFStep, "ilif": ILIFStep, "hoyer": HoyerStep,
+    "relu": AnalogStep, "silu": AnalogStep, "sigmoid": AnalogStep, "mul": AnalogStep,
+    "globalavgpool": AnalogStep,
+}
+
+
+def make_steps(graph: Graph, dtype, fixed, fused_adds) -> dict[str, Step]:
+    """A Step per node, with fused synaptic nodes linked to the Add they scatter into."""
+    built = {node.name: STEP_TYPES[node.op](node, graph, dtype, fixed, fused_adds) for node in graph.nodes}
+    for step in built.values():
+        if isinstance(step, SynapticStep) and step.fuse_into is not None:
+            step.add_step = built[step.fuse_into]
+    return built

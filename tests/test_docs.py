@@ -1,0 +1,14 @@
+"""The runnable examples in the docs run."""
+import re
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_api_example_runs(tmp_path, monkeypatch, capsys):
+    text = (DOCS / "api.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    code = code.replace("/tmp/doc-example", str(tmp_path / "doc-example"))
+    exec(compile(code, "docs/api.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "(3, 4, 4, 8, 8)" in out and "spikes float vs fixed" in out
