@@ -38,3 +38,10 @@ def test_errors_are_one_sentence_and_exit_2(tmp_path, capsys):
     np.save(tmp_path / "bad.npy", np.zeros((1, 2, 3)))
     assert main(["simulate", str(tmp_path / "m"), "--input", str(tmp_path / "bad.npy")]) == 2
     assert "must have shape" in capsys.readouterr().err
+
+
+def test_data_command_generates_a_small_shapes_set(tmp_path, capsys):
+    assert main(["data", "shapes", str(tmp_path / "s"), "--counts", "3,2,2"]) == 0
+    assert (tmp_path / "s" / "annotations" / "instances_test.json").is_file()
+    assert main(["data", "shapes", str(tmp_path / "s"), "--counts", "3,2"]) == 2
+    assert "--counts must be three integers" in capsys.readouterr().err

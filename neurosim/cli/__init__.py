@@ -5,9 +5,9 @@ import argparse
 import sys
 
 from ..errors import NeurosimError
-from . import simulate_cmd
+from . import data_cmd, simulate_cmd
 
-COMMANDS = {"simulate": simulate_cmd}
+COMMANDS = {"simulate": simulate_cmd, "data": data_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:
