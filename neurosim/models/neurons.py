@@ -43,7 +43,8 @@ class _IntegerSpike(torch.autograd.Function):
 
 
 class LIF(nn.Module):
-    """EMS-YOLO LIF: ``H_t = decay V_{t-1} + X_t``, ``S_t = [H_t > threshold]``, hard reset to 0.
+    """EMS-YOLO LIF: ``H_t = decay V_{t-1} + X_t``, ``S_t = [H_t > threshold]``, hard reset to 0
+    (the reset is detached from the gradient, as in the authors' code).
 
     Defaults are EMS-YOLO's: decay 0.25, threshold 0.5, surrogate width 0.5.
     Exports to IR ``lif`` (reset hard, reset_value 0, compare '>').
@@ -59,7 +60,7 @@ class LIF(nn.Module):
         for t in range(x.shape[0]):
             h = self.decay * v + x[t]
             s = _RectangularSpike.apply(h, self.threshold, self.surrogate_width)
-            v = h * (1 - s)
+            v = h * (1 - s.detach())
             spikes.append(s)
         return torch.stack(spikes)
 
