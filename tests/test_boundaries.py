@@ -2,7 +2,8 @@
 import subprocess
 import sys
 
-SIM_SIDE = ["neurosim.ir", "neurosim.sim", "neurosim.hw", "neurosim.report", "neurosim.data", "neurosim.eval"]
+SIM_SIDE = ["neurosim.ir", "neurosim.sim", "neurosim.hw", "neurosim.report", "neurosim.data", "neurosim.eval",
+            "neurosim.detect"]
 
 
 def test_simulation_side_does_not_import_torch():
