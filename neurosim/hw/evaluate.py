@@ -1,0 +1,82 @@
+"""One-call costing of a trace on one or many chips, with the ANN-twin comparison.
+
+Every report carries ``ann_twin``: the energy of the graph's ANN twin (dense MACs, one pass
+per inference) on each twin profile, and the SNN's energy on the profile that shares that
+twin profile's technology::
+
+    paper-45nm  twin  <->  SNN on paper-45nm     (the papers' 4.6 / 0.9 pJ convention)
+    ann-45nm    twin  <->  SNN on memory-45nm     (arithmetic + SRAM traffic, same 45 nm figures)
+
+so ``snn_over_ann`` compares like with like, and ``this_over_ann`` compares the report's own
+chip with each twin.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+from ..errors import ProfileError
+from ..ir.graph import Graph
+from ..report.report import Report
+from .base import hardware_model
+from .layers import decompose
+
+if TYPE_CHECKING:
+    from ..sim.trace import Trace
+
+DEFAULT_TWIN_PROFILES = ("paper-45nm", "ann-45nm")
+
+
+def attach_ann_twin(report: Report, trace: "Trace", graph: Graph, profile_name: str,
+                    twin_profiles: Iterable[str] = DEFAULT_TWIN_PROFILES) -> Report:
+    """Fill ``report.ann_twin`` (see the module docstring); missing twin profiles become warnings."""
+    layer_of = decompose(graph).layer_of_node
+    comparisons, layers = [], {}
+    macs = acts = None
+    for name in twin_profiles:
+        try:
+            model = hardware_model(name)
+            twin = model.cost_twin(graph)
+        except ProfileError as exc:
+            report.warnings.append(f"ANN twin not costed on '{name}': {exc}")
+            continue
+        macs, acts = twin.macs, twin.activation_ops
+        pair = name if model.prices_snn else model.profile.setting("snn_counterpart")
+        snn = None
+        if pair == profile_name:
+            snn = report.energy_per_inference
+        elif pair:
+            try:
+                snn = hardware_model(pair).cost(trace, graph=graph, ann_twin=False).energy_per_inference
+            except ProfileError as exc:
+                report.warnings.append(f"SNN not costed on '{pair}' for the ANN comparison: {exc}")
+        ann = twin.energy
+        comparisons.append({
+            "ann_profile": name,
+            "ann_energy_per_inference": ann,
+            "snn_profile": pair,
+            "snn_energy_per_inference": snn,
+            "snn_over_ann": (snn / ann) if (snn is not None and ann > 0) else None,
+            "this_over_ann": (report.energy_per_inference / ann) if ann > 0 else None,
+        })
+        per_layer: dict[str, float] = {}
+        for node, energy in twin.per_node.items():
+            key = layer_of.get(node, node)
+            per_layer[key] = per_layer.get(key, 0.0) + energy
+        layers[name] = per_layer
+    report.ann_twin = {"timesteps": 1, "macs_per_inference": macs, "activation_ops_per_inference": acts,
+                       "comparisons": comparisons, "layers": layers}
+    return report
+
+
+def evaluate(trace: "Trace", graph: Graph, profile, strict: bool = True, ann_twin: bool = True) -> Report:
+    """Place ``graph`` on ``profile`` and cost ``trace``. With ``strict=False`` a network that
+    needs more cores than the chip has is still costed (``report.fits`` is False)."""
+    model = hardware_model(profile)
+    placement = model.place(graph, strict=strict)
+    return model.cost(trace, placement, ann_twin=ann_twin)
+
+
+def compare(trace: "Trace", graph: Graph, profiles: Iterable, strict: bool = False,
+            ann_twin: bool = True) -> list[Report]:
+    """The same trace costed on several profiles (no re-simulation)."""
+    return [evaluate(trace, graph, p, strict=strict, ann_twin=ann_twin) for p in profiles]

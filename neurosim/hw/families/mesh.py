@@ -1,0 +1,432 @@
+"""``neuromorphic-mesh``: cores with neuron, fan-in, fan-out and synapse-memory limits on a 2-D
+mesh of tiles (Loihi-like), per-event energies and times, a time-step barrier, static power.
+
+**Placement.** Each placed layer is cut into boxes that fit a core (:mod:`neurosim.hw.tiling`);
+then every core's fan-out (for each destination core, the source neurons it must reach) is
+checked, and a layer whose cores exceed it is re-cut with half as many neurons per core, until
+all fit. Cores are numbered layer after layer and laid row-major on the mesh
+(:mod:`neurosim.hw.placement`). More cores than ``cores_per_chip x max_chips`` is DoesNotFit.
+
+**Energy** per core (run totals; reported per inference)::
+
+    synaptic = syn_ops x e_syn_op
+    neuron   = active x e_neuron_active + (updates - active) x e_neuron_idle
+    routing  = sum over destination cores d of packets(d) x E_packet(d)     (neuromorphic.routing)
+    mac      = macs x e_mac            (analog-fed synaptic nodes: run on the host, charged to
+                                        the cores receiving their currents)
+    static   = static_power_per_chip x chips x latency / cores_used
+    memory   = 0                        (the per-event energies include their memory accesses)
+
+``packets(s -> d)`` = events of source core ``s`` whose neurons lie in the input region that
+destination core ``d`` reads (receptive field mapped back through pooling/concat/upsample),
+from the source's event map; one packet per event per destination core.
+
+**Latency.** A layer at depth ``d`` handles data step ``t`` at chip step ``k = t + d`` (one
+synaptic delay per layer), so a run takes ``K = T + max depth`` steps. Per step::
+
+    t_step(k) = max_cores busy(k) + max_links load(k) x t_hop + t_barrier(tiles used)
+    busy      = syn_ops x t_syn_op + active x t_neuron_active + (updates - active) x t_neuron_idle
+                + packets sent x t_spike
+    t_barrier = barrier_time_one_tile + (barrier_time_max - barrier_time_one_tile)
+                x (tiles - 1) / (barrier_tiles_max - 1)          (linear, extrapolated beyond)
+
+and the latency of a sample is the sum over its K steps. Link loads per step are the layer's
+run-total link loads scaled by its share of events at that step.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...errors import DoesNotFit
+from ..accounting import base_row, host_fed_notes, host_warning, layer_counts
+from ..activity import core_activity
+from ..base import HardwareModel
+from ..geometry import BoxSums, overlap_counts, region_through_path, synapse_input_region
+from ..layers import decompose, shape3
+from ..placement import Core, MeshLayout, Placement
+from ..profile import ParamSpec, SettingSpec
+from ..registry import register_family
+from ...report.report import CoreRow, zero_energy
+from ..routing import HopCosts, LinkLoads, hop_counts
+from ..tiling import CoreLimits, LayerGeometry, SynapseMemory, partition_layer
+
+EMPTY_BOX = np.zeros(6, np.int64)
+
+
+def count(doc, **kw):
+    return ParamSpec("count", doc, integer=True, **kw)
+
+
+MESH_LAYOUT_PARAMETERS = {
+    "cores_per_chip": count("neuromorphic cores per chip", minimum=1),
+    "cores_per_tile": count("cores sharing one router (mesh node)", minimum=1),
+    "tile_columns": count("mesh columns of tiles per chip", minimum=1),
+    "tile_rows": count("mesh rows of tiles per chip", minimum=1),
+    "max_chips": count("chips the system may use", minimum=1),
+    "neurons_per_core": count("neurons (compartments) per core", minimum=1),
+    "fan_in_per_core": count("distinct input axons per core", minimum=1),
+    "fan_out_per_core": count("output routes (neuron x destination core) per core", minimum=1),
+}
+
+
+def needed_source_boxes(graph, edge, dst_boxes: np.ndarray) -> np.ndarray:
+    """For each destination box, the box of source neurons it reads (zeros if none)."""
+    syn = graph.node(edge.synapse)
+    in_shape = shape3(graph.shapes[syn.inputs[0]])
+    out = np.zeros((len(dst_boxes), 6), np.int64)
+    for j, box in enumerate(dst_boxes):
+        region = synapse_input_region(syn, in_shape, box)
+        src = region_through_path(graph, edge.source, edge.path, region)
+        out[j] = EMPTY_BOX if src is None else src
+    return out
+
+
+class MeshBase(HardwareModel):
+    """Shared placement and costing of core-based chips on a mesh (see the module docstring)."""
+
+    # ------------------------------------------------------------------ profile views
+    def layout(self) -> MeshLayout:
+        return MeshLayout(int(self.p("cores_per_chip")), int(self.p("cores_per_tile")),
+                          int(self.p("tile_columns")), int(self.p("tile_rows")))
+
+    def limits(self) -> CoreLimits:
+        return CoreLimits(neurons=int(self.p("neurons_per_core")), fan_in=int(self.p("fan_in_per_core")),
+                          synapse_bits=self.profile.get("synapse_memory_per_core"),
+                          fan_out=int(self.p("fan_out_per_core")))
+
+    def synapse_memory(self) -> SynapseMemory:
+        raise NotImplementedError
+
+    def state_bits(self):
+        return self.profile.get("state_bits")
+
+    @classmethod
+    def check_profile(cls, profile):
+        from ...errors import ProfileError
+
+        v = profile.value
+        if v("tile_columns") * v("tile_rows") * v("cores_per_tile") < v("cores_per_chip"):
+            raise ProfileError(f"{profile.where}: parameters.tile_columns x tile_rows x cores_per_tile "
+                               f"must hold cores_per_chip ({v('cores_per_chip'):g} cores)")
+
+    # ------------------------------------------------------------------ placement
+    def place(self, graph, strict: bool = True) -> Placement:
+        dec = decompose(graph)
+        limits, memory = self.limits(), self.synapse_memory()
+        geoms = {l.name: LayerGeometry(l, graph, memory) for l in dec.placed}
+        caps: dict[str, int | None] = {name: None for name in geoms}
+        cache: dict[tuple, np.ndarray] = {}
+        while True:
+            boxes = {}
+            for name, geom in geoms.items():
+                key = (name, caps[name])
+                if key not in cache:
+                    cache[key] = partition_layer(geom, limits, self.profile.name, caps[name])
+                boxes[name] = cache[key]
+            fan_out = self._fan_out(graph, dec, boxes)
+            over = [name for name in geoms if limits.fan_out is not None
+                    and len(fan_out[name]) and fan_out[name].max() > limits.fan_out]
+            if not over:
+                break
+            for name in over:
+                biggest = int(max((b[1] - b[0]) * (b[3] - b[2]) * (b[5] - b[4]) for b in boxes[name]))
+                if biggest <= 1:
+                    raise DoesNotFit(
+                        f"layer '{name}' cannot be placed on {self.profile.name}: one neuron must reach "
+                        f"{int(fan_out[name].max())} destination cores but a core has {limits.fan_out} "
+                        f"output routes")
+                caps[name] = biggest // 2
+        return self._assemble(graph, dec, geoms, boxes, fan_out, limits, strict)
+
+    def _fan_out(self, graph, dec, boxes) -> dict[str, np.ndarray]:
+        out = {name: np.zeros(len(b), np.int64) for name, b in boxes.items()}
+        for edge in dec.edges:
+            if edge.from_input or edge.source not in boxes:
+                continue
+            need = needed_source_boxes(graph, edge, boxes[edge.target])
+            out[edge.source] += overlap_counts(boxes[edge.source], need).sum(1)
+        return out
+
+    def _assemble(self, graph, dec, geoms, boxes, fan_out, limits, strict) -> Placement:
+        layout = self.layout()
+        cpc = layout.cores_per_chip
+        capacity = cpc * int(self.p("max_chips"))
+        total = sum(len(b) for b in boxes.values())
+        placement = Placement(profile=self.profile.name, family=self.family, graph=graph,
+                              decomposition=dec, layout=layout,
+                              notes=host_fed_notes(graph, dec.placed, self.profile.name))
+        if total > capacity:
+            msg = self._misfit_message(dec, boxes, limits, capacity, total)
+            if strict:
+                raise DoesNotFit(msg)
+            placement.fits, placement.misfit = False, msg
+        state_bits = self.state_bits()
+        cap = {"neurons": limits.neurons, "fan_in": limits.fan_in, "fan_out": limits.fan_out}
+        if limits.synapse_bits is not None:
+            cap["synapse_bits"] = limits.synapse_bits
+        for layer in dec.placed:
+            ids = []
+            geom = geoms[layer.name]
+            for j, box in enumerate(boxes[layer.name]):
+                idx = len(placement.cores)
+                chip, x, y = (int(a[0]) for a in layout.positions([idx]))
+                need = geom.needs(box)
+                usage = {"neurons": need["neurons"], "fan_in": need["fan_in"],
+                         "fan_out": int(fan_out[layer.name][j]), "synapse_bits": need["synapse_bits"]}
+                memory = {"synapses": need["synapse_bits"]}
+                if state_bits is not None:
+                    memory["state"] = need["neurons"] * state_bits
+                placement.cores.append(Core(index=idx, layer=layer.name, box=tuple(int(v) for v in box),
+                                            chip=chip, x=x, y=y, usage=usage,
+                                            capacity={k: v for k, v in cap.items() if v is not None},
+                                            memory=memory))
+                ids.append(idx)
+            placement.layer_cores[layer.name] = ids
+        placement.chips = max(1, math.ceil(len(placement.cores) / cpc)) if placement.cores else 0
+        return placement
+
+    def _misfit_message(self, dec, boxes, limits, capacity, total) -> str:
+        used = 0
+        chips_needed = math.ceil(total / self.layout().cores_per_chip)
+        for layer in dec.placed:
+            n = len(boxes[layer.name])
+            if used + n > capacity:
+                per_core = [f"{limits.neurons} neurons"]
+                if limits.fan_in is not None:
+                    per_core.append(f"{limits.fan_in} input axons")
+                if limits.synapse_bits is not None:
+                    per_core.append(f"{limits.synapse_bits:.0f} bits of synapse memory")
+                return (f"the network does not fit on {self.profile.name}: layer '{layer.name}' needs {n} "
+                        f"cores for {layer.neurons} neurons (a core holds at most {', '.join(per_core)}) "
+                        f"but only {max(0, capacity - used)} of {capacity} cores are left "
+                        f"({int(self.p('max_chips'))} chip(s) of {self.layout().cores_per_chip} cores); "
+                        f"the whole network needs {total} cores = {chips_needed} chips")
+            used += n
+        return f"the network needs {total} cores, more than the {capacity} available"
+
+    # ------------------------------------------------------------------ costing hooks
+    def hop_costs(self) -> HopCosts:
+        return HopCosts()
+
+    def core_energy(self, layer, act, packets_energy) -> dict[str, np.ndarray]:
+        """Energy per core (run totals) by component, static excluded."""
+        raise NotImplementedError
+
+    def busy(self, act, injected) -> np.ndarray:
+        """Busy time [B, T, S] of each core at each data step."""
+        raise NotImplementedError
+
+    def step_times(self, compute: np.ndarray, network: np.ndarray, tiles: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def static_power(self) -> float:
+        return 0.0
+
+    # ------------------------------------------------------------------ costing
+    def _cost(self, trace, placement):
+        graph, dec = placement.graph, placement.decomposition
+        B, T = trace.batch, trace.timesteps
+        layout, hop = placement.layout, self.hop_costs()
+        chips = max(1, placement.chips or 1)
+        acts = {l.name: core_activity(l, placement.boxes(l.name), graph, trace) for l in dec.placed}
+        route_e = {l.name: np.zeros(len(placement.layer_cores[l.name])) for l in dec.placed}
+        injected = {l.name: np.zeros(len(placement.layer_cores[l.name])) for l in dec.placed}
+        stats = {l.name: {"packets": 0.0, "hops_ew": 0.0, "hops_ns": 0.0, "chip_hops": 0.0} for l in dec.placed}
+        links = {}
+        for edge in dec.edges:
+            if edge.from_input:
+                continue
+            src_ids = np.array(placement.layer_cores[edge.source])
+            dst_ids = np.array(placement.layer_cores[edge.target])
+            need = needed_source_boxes(graph, edge, placement.boxes(edge.target))
+            nt = trace.nodes[edge.source]
+            src_layer = dec.layer(edge.source)
+            emap = nt.event_map
+            emap = np.ones(src_layer.shape) if emap is None else np.asarray(emap, np.float64).reshape(src_layer.shape)
+            sums = BoxSums(emap)
+            run_events = nt.total("out_spikes")
+            if sums.total <= 0 or run_events <= 0:
+                continue
+            packets = run_events * sums.pair_sums(placement.boxes(edge.source), need) / sums.total
+            ew, ns, ch = hop_counts(layout, src_ids, dst_ids)
+            e_pair = hop.e_spike + ew * hop.e_ew + ns * hop.e_ns + ch * hop.e_chip
+            route_e[edge.source] += (packets * e_pair).sum(1)
+            injected[edge.source] += packets.sum(1)
+            st = stats[edge.source]
+            st["packets"] += packets.sum()
+            st["hops_ew"] += (packets * ew).sum()
+            st["hops_ns"] += (packets * ns).sum()
+            st["chip_hops"] += (packets * ch).sum()
+            if edge.source not in links:
+                links[edge.source] = LinkLoads(layout, chips)
+            links[edge.source].add(src_ids, dst_ids, packets)
+
+        # timeline: layer at depth d handles data step t at chip step t + d
+        depth = {l.name: l.depth for l in dec.placed}
+        K = T + (max(depth.values()) if depth else 0)
+        compute = np.zeros((B, K))
+        busy = {}
+        for l in dec.placed:
+            act = acts[l.name]
+            out_tot = act.out_events.sum((0, 1))
+            ratio = np.divide(injected[l.name], out_tot, out=np.zeros_like(out_tot), where=out_tot > 0)
+            busy[l.name] = self.busy(act, act.out_events * ratio)
+            d = depth[l.name]
+            if busy[l.name].shape[-1]:
+                compute[:, d:d + T] = np.maximum(compute[:, d:d + T], busy[l.name].max(-1))
+        network, link_summary = self._network_time(trace, dec, links, depth, K, hop, chips)
+        tiles = layout.tiles_used(len(placement.cores))
+        steps = self.step_times(compute, network, tiles)
+        latency = float(steps.sum(1).mean()) if B else 0.0
+        static_total = self.static_power() * chips * latency * B
+        n_cores = max(1, len(placement.cores))
+
+        rows, core_rows = [], []
+        state_bits = self.state_bits()
+        for layer in placement.layers:
+            counts = layer_counts(layer, graph, trace)
+            row = base_row(layer, graph, trace, counts)
+            if not layer.placed:
+                e_an = self.profile.get("e_analog_op")
+                if e_an is not None:
+                    row.energy["analog"] = row.analog_ops * e_an
+                rows.append(row)
+                continue
+            act = acts[layer.name]
+            energy = self.core_energy(layer, act, route_e[layer.name])
+            cores = placement.cores_of(layer.name)
+            core_busy = busy[layer.name].sum((0, 1)) / B
+            for j, core in enumerate(cores):
+                e = zero_energy()
+                for comp, values in energy.items():
+                    e[comp] = float(values[j]) / B
+                e["static"] = static_total / n_cores / B
+                core_rows.append(CoreRow(index=core.index, layer=layer.name, chip=core.chip, x=core.x, y=core.y,
+                                         box=list(core.box), neurons=core.neurons,
+                                         fan_in=int(core.usage.get("fan_in", 0)),
+                                         fan_out=int(core.usage.get("fan_out", 0)),
+                                         memory=dict(core.memory), utilization=core.utilization(),
+                                         energy=e, busy=float(core_busy[j])))
+                for comp in e:
+                    row.energy[comp] += e[comp]
+            row.cores = [c.index for c in cores]
+            row.memory = {"synapses": float(sum(c.memory.get("synapses", 0.0) for c in cores))}
+            if state_bits is not None:
+                row.memory["state"] = layer.neurons * state_bits
+            row.latency = float(busy[layer.name].max(-1).sum(1).mean()) if cores else 0.0
+            row.routing = {k: v / B for k, v in stats[layer.name].items()}
+            rows.append(row)
+        details = {"chip_steps_per_sample": K, "tiles_used": tiles, "links": link_summary,
+                   "time_per_inference": {"compute": float(compute.sum(1).mean()),
+                                          "network": float(network.sum(1).mean()),
+                                          "barrier": float((steps - compute - network).sum(1).mean())}}
+        warnings = host_warning(rows, self.profile.has("e_analog_op"))
+        if any(e.from_input for e in dec.edges):
+            warnings.append("events from the graph's event inputs enter the chip without a routing cost")
+        return self.new_report(trace, rows, core_rows, latency=latency, chips=placement.chips,
+                               details=details, warnings=warnings)
+
+    def _network_time(self, trace, dec, links, depth, K, hop, chips):
+        """Per (sample, chip step) time of the busiest link, and a summary of link loads."""
+        B, T = trace.batch, trace.timesteps
+        network = np.zeros((B, K))
+        summary = {"max_link_load_per_step": [0.0] * K, "busiest_link": None}
+        if not links:
+            return network, summary
+        names = list(links)
+        first = next(iter(links.values()))
+        vectors = np.stack([links[n].loads().ravel() for n in names])          # [L, links]
+        t_link = first.link_times(hop).ravel()
+        shares = np.zeros((B, K, len(names)))
+        for i, name in enumerate(names):
+            out = trace.nodes[name].out_spikes
+            total = out.sum()
+            if total > 0:
+                shares[:, depth[name]:depth[name] + T, i] = out / total
+        max_load = np.zeros(K)
+        for b in range(B):
+            loads = shares[b] @ vectors                                          # [K, links]
+            network[b] = (loads * t_link).max(1)
+            max_load += loads.max(1) / B
+        total = vectors.sum(0)
+        d, y, x = np.unravel_index(int(total.argmax()), (4, first.height, first.width))
+        summary["max_link_load_per_step"] = [float(v) for v in max_load]
+        summary["busiest_link"] = {"direction": ("east", "west", "south", "north")[d], "x": int(x), "y": int(y),
+                                   "packets_per_inference": float(total.max()) / max(B, 1)}
+        return network, summary
+
+
+@register_family
+class NeuromorphicMeshModel(MeshBase):
+    family = "neuromorphic-mesh"
+    summary = "cores with neuron/synapse/fan-in/fan-out limits on a 2-D mesh (Loihi-like)"
+    parameters = {
+        **MESH_LAYOUT_PARAMETERS,
+        "synapse_memory_per_core": ParamSpec("bits", "synapse memory per core"),
+        "weight_bits": ParamSpec("bits", "bits per stored weight", minimum=1),
+        "delay_bits": ParamSpec("bits", "bits per synapse for its delay", required=False),
+        "tag_bits": ParamSpec("bits", "bits per synapse for its learning tag", required=False),
+        "synapse_list_overhead_bits": ParamSpec("bits", "header bits per axon's synapse list", required=False),
+        "synapse_word_bits": ParamSpec("bits", "synapse memory word (lists round up to it)", minimum=1),
+        "state_bits": ParamSpec("bits", "neuron state bits (memory report)", required=False),
+        "e_syn_op": ParamSpec("energy", "energy per synaptic operation"),
+        "t_syn_op": ParamSpec("time", "time per synaptic operation"),
+        "e_neuron_active": ParamSpec("energy", "energy of an active neuron update"),
+        "t_neuron_active": ParamSpec("time", "time of an active neuron update"),
+        "e_neuron_idle": ParamSpec("energy", "energy of an inactive neuron update"),
+        "t_neuron_idle": ParamSpec("time", "time of an inactive neuron update"),
+        "e_spike": ParamSpec("energy", "energy of a spike packet within a tile"),
+        "t_spike": ParamSpec("time", "time to send one spike packet"),
+        "e_hop_ew": ParamSpec("energy", "energy per east-west tile hop"),
+        "t_hop_ew": ParamSpec("time", "time per east-west tile hop"),
+        "e_hop_ns": ParamSpec("energy", "energy per north-south tile hop"),
+        "t_hop_ns": ParamSpec("time", "time per north-south tile hop"),
+        "e_chip_hop": ParamSpec("energy", "energy per hop between chips"),
+        "t_chip_hop": ParamSpec("time", "time per hop between chips"),
+        "barrier_time_one_tile": ParamSpec("time", "time-step barrier with one tile"),
+        "barrier_time_max": ParamSpec("time", "time-step barrier with barrier_tiles_max tiles"),
+        "barrier_tiles_max": count("tiles at which barrier_time_max was given", minimum=1),
+        "static_power_per_chip": ParamSpec("power", "static (leakage) power per chip"),
+        "e_mac": ParamSpec("energy", "host energy per MAC (analog-fed layers)"),
+        "e_analog_op": ParamSpec("energy", "host energy per elementwise op (host nodes)", required=False),
+    }
+    settings = {"synapse_memory": SettingSpec("how synapses are stored", choices=("per-axon-lists", "shared-kernels"))}
+
+    def synapse_memory(self) -> SynapseMemory:
+        g = self.profile.get
+        return SynapseMemory(model=self.profile.setting("synapse_memory"), weight_bits=self.p("weight_bits"),
+                             delay_bits=g("delay_bits", 0.0), tag_bits=g("tag_bits", 0.0),
+                             overhead_bits=g("synapse_list_overhead_bits", 0.0),
+                             word_bits=self.p("synapse_word_bits"))
+
+    def hop_costs(self) -> HopCosts:
+        p = self.p
+        return HopCosts(e_spike=p("e_spike"), e_ew=p("e_hop_ew"), e_ns=p("e_hop_ns"), e_chip=p("e_chip_hop"),
+                        t_ew=p("t_hop_ew"), t_ns=p("t_hop_ns"), t_chip=p("t_chip_hop"))
+
+    def core_energy(self, layer, act, packets_energy):
+        syn = act.syn_ops.sum((0, 1))
+        upd, active = act.neuron_updates.sum((0, 1)), act.active_neurons.sum((0, 1))
+        return {"synaptic": syn * self.p("e_syn_op"),
+                "neuron": active * self.p("e_neuron_active") + (upd - active) * self.p("e_neuron_idle"),
+                "routing": packets_energy,
+                "mac": act.macs.sum((0, 1)) * self.p("e_mac")}
+
+    def busy(self, act, injected):
+        return (act.syn_ops * self.p("t_syn_op") + act.active_neurons * self.p("t_neuron_active")
+                + (act.neuron_updates - act.active_neurons) * self.p("t_neuron_idle")
+                + injected * self.p("t_spike"))
+
+    def barrier(self, tiles: int) -> float:
+        t1, tmax, n = self.p("barrier_time_one_tile"), self.p("barrier_time_max"), self.p("barrier_tiles_max")
+        if n <= 1:
+            return tmax
+        return t1 + (tmax - t1) * (max(tiles, 1) - 1) / (n - 1)
+
+    def step_times(self, compute, network, tiles):
+        return compute + network + self.barrier(tiles)
+
+    def static_power(self) -> float:
+        return self.p("static_power_per_chip")

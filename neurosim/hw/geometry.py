@@ -1,0 +1,318 @@
+"""Geometry of layers on cores: boxes of neurons, receptive fields, tap counts, box sums.
+
+A core holds a **box** of a layer's output neurons: channels ``[c0, c1)``, rows ``[y0, y1)``,
+columns ``[x0, x1)`` (a flat layer ``(N,)`` is ``(N, 1, 1)``). Boxes are int arrays ``[..., 6]``.
+
+For a convolution with stride ``s``, padding ``p`` and kernel ``k`` along one axis, the *tap
+count* of input position ``y`` for output range ``[o0, o1)`` is::
+
+    taps(y) = #{(o, u) : o0 <= o < o1, 0 <= u < k, o s - p + u = y}
+
+An input event of value ``v`` at ``(c, y, x)`` performs ``v taps_y(y) taps_x(x)`` synaptic
+operations on each output channel of the box that belongs to the group of ``c``. So, with the
+event map ``E`` of the input (sum of spike values over samples and timesteps), the synaptic
+operations landing in a box are exactly::
+
+    ops(box) = sum_g m_g(box) * taps_y^T E_g taps_x,    E_g = sum_{c in group g} E[c]
+
+where ``m_g`` counts the box's output channels in group ``g``. With ``E = 1`` this counts the
+dense, border-aware MACs of the box.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ..ir.nodes import Conv2d, Linear
+from .layers import shape3
+
+BOX_FIELDS = ("c0", "c1", "y0", "y1", "x0", "x1")
+
+
+def full_box(shape) -> np.ndarray:
+    c, h, w = shape3(shape)
+    return np.array([0, c, 0, h, 0, w], dtype=np.int64)
+
+
+def box_size(box) -> int:
+    box = np.asarray(box)
+    return int(max(0, box[1] - box[0]) * max(0, box[3] - box[2]) * max(0, box[5] - box[4]))
+
+
+def overlap_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Positions shared by every pair of boxes: ``[len(a), len(b)]``."""
+    a = np.asarray(a, np.int64).reshape(-1, 6)[:, None, :]
+    b = np.asarray(b, np.int64).reshape(-1, 6)[None, :, :]
+    out = np.ones((a.shape[0], b.shape[1]), np.int64)
+    for lo, hi in ((0, 1), (2, 3), (4, 5)):
+        length = np.minimum(a[..., hi], b[..., hi]) - np.maximum(a[..., lo], b[..., lo])
+        out *= np.maximum(length, 0)
+    return out
+
+
+class BoxSums:
+    """Sums of a ``(C, H, W)`` array over boxes, by 3-D prefix sums (inclusion-exclusion)."""
+
+    def __init__(self, array: np.ndarray):
+        a = np.asarray(array, np.float64)
+        self.shape = a.shape
+        p = np.zeros((a.shape[0] + 1, a.shape[1] + 1, a.shape[2] + 1), np.float64)
+        p[1:, 1:, 1:] = a.cumsum(0).cumsum(1).cumsum(2)
+        self.prefix = p
+        self.total = float(p[-1, -1, -1])
+
+    def sums(self, boxes: np.ndarray) -> np.ndarray:
+        """Sum over each box; boxes ``[..., 6]`` (clipped to the array, empty boxes give 0)."""
+        b = np.asarray(boxes, np.int64)
+        C, H, W = self.shape
+        c0, c1 = np.clip(b[..., 0], 0, C), np.clip(b[..., 1], 0, C)
+        y0, y1 = np.clip(b[..., 2], 0, H), np.clip(b[..., 3], 0, H)
+        x0, x1 = np.clip(b[..., 4], 0, W), np.clip(b[..., 5], 0, W)
+        empty = (c1 <= c0) | (y1 <= y0) | (x1 <= x0)
+        c1, y1, x1 = np.maximum(c1, c0), np.maximum(y1, y0), np.maximum(x1, x0)
+        p = self.prefix
+        s = (p[c1, y1, x1] - p[c0, y1, x1] - p[c1, y0, x1] - p[c1, y1, x0]
+             + p[c0, y0, x1] + p[c0, y1, x0] + p[c1, y0, x0] - p[c0, y0, x0])
+        return np.where(empty, 0.0, s)
+
+    def pair_sums(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Sum over the intersection of every pair of boxes: ``[len(a), len(b)]``."""
+        a = np.asarray(a, np.int64).reshape(-1, 6)[:, None, :]
+        b = np.asarray(b, np.int64).reshape(-1, 6)[None, :, :]
+        lo = np.maximum(a[..., 0::2], b[..., 0::2])
+        hi = np.minimum(a[..., 1::2], b[..., 1::2])
+        inter = np.stack([lo[..., 0], hi[..., 0], lo[..., 1], hi[..., 1], lo[..., 2], hi[..., 2]], -1)
+        return self.sums(inter)
+
+
+# --------------------------------------------------------------------------- 1-D helpers
+
+
+def taps_1d(in_len: int, o0: int, o1: int, stride: int, pad: int, kernel: int) -> np.ndarray:
+    """``taps(y)`` for ``y`` in ``[0, in_len)`` (see the module docstring); read-only, cached."""
+    return _taps_1d(int(in_len), int(o0), int(o1), int(stride), int(pad), int(kernel))
+
+
+@lru_cache(maxsize=65536)
+def _taps_1d(in_len, o0, o1, stride, pad, kernel) -> np.ndarray:
+    out = np.zeros(in_len, np.int64)
+    if o1 <= o0:
+        return out
+    base = np.arange(o0, o1, dtype=np.int64) * stride - pad
+    for u in range(kernel):
+        ys = base + u
+        ys = ys[(ys >= 0) & (ys < in_len)]
+        out[ys] += 1  # for a fixed tap u the positions are distinct
+    out.setflags(write=False)
+    return out
+
+
+def window_range(o0: int, o1: int, stride: int, pad: int, kernel: int, in_len: int) -> tuple[int, int]:
+    """Input range ``[lo, hi)`` read by outputs ``[o0, o1)`` of a window op, clipped to the input."""
+    if o1 <= o0:
+        return 0, 0
+    lo = max(0, o0 * stride - pad)
+    hi = min(in_len, (o1 - 1) * stride - pad + kernel)
+    return (lo, hi) if hi > lo else (0, 0)
+
+
+def _pair(v):
+    return (int(v[0]), int(v[1])) if isinstance(v, (tuple, list)) else (int(v), int(v))
+
+
+# --------------------------------------------------------------------------- synapses
+
+
+def conv_groups(node: Conv2d, c0: int, c1: int) -> list[tuple[int, int, int]]:
+    """Groups touched by output channels ``[c0, c1)``: ``(group, first input channel, m_g)``."""
+    cout_g = node.out_channels // node.groups
+    cin_g = node.weight.shape[1]
+    out = []
+    if c1 <= c0:
+        return out
+    for g in range(c0 // cout_g, (c1 - 1) // cout_g + 1):
+        m = min(c1, (g + 1) * cout_g) - max(c0, g * cout_g)
+        out.append((g, g * cin_g, m))
+    return out
+
+
+def synapse_input_region(node, in_shape, out_box) -> np.ndarray | None:
+    """Input box read by the output box of a synaptic node (clipped), or None if empty."""
+    C, H, W = shape3(in_shape)
+    c0, c1, y0, y1, x0, x1 = (int(v) for v in out_box)
+    if c1 <= c0 or y1 <= y0 or x1 <= x0:
+        return None
+    if isinstance(node, Linear):
+        return np.array([0, C, 0, 1, 0, 1], np.int64)
+    groups = conv_groups(node, c0, c1)
+    cin_g = node.weight.shape[1]
+    kh, kw = node.kernel_size
+    ylo, yhi = window_range(y0, y1, node.stride[0], node.padding[0], kh, H)
+    xlo, xhi = window_range(x0, x1, node.stride[1], node.padding[1], kw, W)
+    if yhi <= ylo or xhi <= xlo:
+        return None
+    return np.array([groups[0][1], groups[-1][1] + cin_g, ylo, yhi, xlo, xhi], np.int64)
+
+
+def synapse_fan_in(node, in_shape, out_box) -> int:
+    """Distinct input positions (axons) connected to the output box."""
+    C, H, W = shape3(in_shape)
+    c0, c1, y0, y1, x0, x1 = (int(v) for v in out_box)
+    if c1 <= c0 or y1 <= y0 or x1 <= x0:
+        return 0
+    if isinstance(node, Linear):
+        return C
+    kh, kw = node.kernel_size
+    ty = taps_1d(H, y0, y1, node.stride[0], node.padding[0], kh)
+    tx = taps_1d(W, x0, x1, node.stride[1], node.padding[1], kw)
+    channels = len(conv_groups(node, c0, c1)) * node.weight.shape[1]
+    return int(channels * np.count_nonzero(ty) * np.count_nonzero(tx))
+
+
+def synapse_count_patterns(node, in_shape, out_box):
+    """Synapses per input axon of the output box, as ``(counts_2d, multiplicity)`` pieces.
+
+    For a convolution, the input channels of group ``g`` share the pattern
+    ``m_g * taps_y (outer) taps_x``; a Linear input connects to every output of the box.
+    """
+    C, H, W = shape3(in_shape)
+    c0, c1, y0, y1, x0, x1 = (int(v) for v in out_box)
+    if c1 <= c0 or y1 <= y0 or x1 <= x0:
+        return []
+    n_out = (c1 - c0) * (y1 - y0) * (x1 - x0)
+    if isinstance(node, Linear):
+        return [(np.array([[n_out]], np.int64), C)]
+    kh, kw = node.kernel_size
+    ty = taps_1d(H, y0, y1, node.stride[0], node.padding[0], kh)
+    tx = taps_1d(W, x0, x1, node.stride[1], node.padding[1], kw)
+    ty, tx = ty[ty > 0], tx[tx > 0]
+    base = np.outer(ty, tx)
+    cin_g = node.weight.shape[1]
+    return [(m * base, cin_g) for _, _, m in conv_groups(node, c0, c1)]
+
+
+def synapse_weights_in_box(node, out_box) -> int:
+    """Weights (kernels) the box's output channels use: ``m * C_in/groups * k_h * k_w``."""
+    c0, c1 = int(out_box[0]), int(out_box[1])
+    if isinstance(node, Linear):
+        rows = (c1 - c0) * (int(out_box[3]) - int(out_box[2])) * (int(out_box[5]) - int(out_box[4]))
+        return rows * node.weight.shape[1]
+    per_channel = int(np.prod(node.weight.shape[1:]))
+    return max(0, c1 - c0) * per_channel
+
+
+def synapse_box_ops(node, in_shape, in_map: np.ndarray | None, boxes: np.ndarray):
+    """Synaptic operations of each box, relative to the event map of the node's input.
+
+    Returns ``(ops [n_boxes], share [C_out, n_boxes])`` where ``ops`` follows the module
+    docstring (``in_map=None`` means a dense input: every position counts 1, giving MACs) and
+    ``share[c, j]`` is the fraction of output channel ``c``'s operations that land in box ``j``.
+    """
+    boxes = np.asarray(boxes, np.int64).reshape(-1, 6)
+    C, H, W = shape3(in_shape)
+    n = boxes.shape[0]
+    if isinstance(node, Linear):
+        n_out = node.weight.shape[0]
+        share = np.zeros((n_out, n))
+        for j, b in enumerate(boxes):
+            share[b[0]:b[1], j] = 1.0
+        total_in = float(np.sum(in_map)) if in_map is not None else float(C)
+        ops = share.sum(0) * total_in
+        return ops, share
+    emap = np.ones((C, H, W)) if in_map is None else np.asarray(in_map, np.float64).reshape(C, H, W)
+    cout_g = node.out_channels // node.groups
+    cin_g = node.weight.shape[1]
+    kh, kw = node.kernel_size
+    (sh, sw), (ph, pw) = node.stride, node.padding
+    Ho, Wo = _conv_out_hw(node, H, W)
+    group_maps: dict[int, np.ndarray] = {}
+    group_full: dict[int, float] = {}
+    ty_full = taps_1d(H, 0, Ho, sh, ph, kh)
+    tx_full = taps_1d(W, 0, Wo, sw, pw, kw)
+
+    def gmap(g):
+        if g not in group_maps:
+            group_maps[g] = emap[g * cin_g:(g + 1) * cin_g].sum(0)
+            group_full[g] = float(ty_full @ group_maps[g] @ tx_full)
+        return group_maps[g]
+
+    ops = np.zeros(n)
+    share = np.zeros((node.out_channels, n))
+    for j, (c0, c1, y0, y1, x0, x1) in enumerate(boxes):
+        if c1 <= c0 or y1 <= y0 or x1 <= x0:
+            continue
+        ylo, yhi = window_range(y0, y1, sh, ph, kh, H)
+        xlo, xhi = window_range(x0, x1, sw, pw, kw, W)
+        ty = taps_1d(H, y0, y1, sh, ph, kh)[ylo:yhi]
+        tx = taps_1d(W, x0, x1, sw, pw, kw)[xlo:xhi]
+        for g, _, m in conv_groups(node, c0, c1):
+            part = float(ty @ gmap(g)[ylo:yhi, xlo:xhi] @ tx)
+            ops[j] += m * part
+            lo, hi = max(c0, g * cout_g), min(c1, (g + 1) * cout_g)
+            full = group_full[g]
+            share[lo:hi, j] = part / full if full > 0 else 0.0
+    return ops, share
+
+
+def _conv_out_hw(node: Conv2d, H: int, W: int) -> tuple[int, int]:
+    kh, kw = node.kernel_size
+    return ((H + 2 * node.padding[0] - kh) // node.stride[0] + 1,
+            (W + 2 * node.padding[1] - kw) // node.stride[1] + 1)
+
+
+# --------------------------------------------------------------------------- routing paths
+
+
+def region_through_path(graph, source: str, path: tuple[str, ...], region) -> np.ndarray | None:
+    """Map a box in the input coordinates of the synapse (= output of ``path[-1]``, or of
+    ``source`` when the path is empty) back to the source's output coordinates.
+
+    Returns None when no source neuron feeds the region (e.g. the other branch of a Concat).
+    """
+    if region is None:
+        return None
+    box = np.asarray(region, np.int64).copy()
+    chain = (source,) + tuple(path)
+    for i in range(len(chain) - 1, 0, -1):
+        node = graph.node(chain[i])
+        pred = chain[i - 1]
+        in_shape = shape3(graph.shapes[pred])
+        box = _region_before(node, pred, graph, in_shape, box)
+        if box is None:
+            return None
+    return box
+
+
+def _region_before(node, pred, graph, in_shape, box):
+    C, H, W = in_shape
+    c0, c1, y0, y1, x0, x1 = (int(v) for v in box)
+    op = node.op
+    if op == "concat":
+        offset = 0
+        for src in node.inputs:
+            size = shape3(graph.shapes[src])[0]
+            if src == pred:
+                lo, hi = max(c0, offset) - offset, min(c1, offset + size) - offset
+                return None if hi <= lo else np.array([lo, hi, y0, y1, x0, x1], np.int64)
+            offset += size
+        return None
+    if op == "flatten":
+        return np.array([0, C, 0, H, 0, W], np.int64)
+    if op in ("add", "mul"):
+        out = np.array([c0, c1, y0, y1, x0, x1], np.int64)
+        for axis, size in enumerate((C, H, W)):
+            if size == 1:
+                out[2 * axis], out[2 * axis + 1] = 0, 1
+        return out
+    if op in ("maxpool2d", "sumpool2d", "avgpool2d"):
+        (kh, kw), (sh, sw), (ph, pw) = _pair(node.kernel), _pair(node.stride), _pair(node.padding)
+        ylo, yhi = window_range(y0, y1, sh, ph, kh, H)
+        xlo, xhi = window_range(x0, x1, sw, pw, kw, W)
+        if yhi <= ylo or xhi <= xlo:
+            return None
+        return np.array([c0, c1, ylo, yhi, xlo, xhi], np.int64)
+    if op == "upsample":
+        s = node.scale
+        return np.array([c0, c1, y0 // s, (y1 - 1) // s + 1, x0 // s, (x1 - 1) // s + 1], np.int64)
+    raise ValueError(f"node '{node.name}' ({op}) is not a routing node")

@@ -1,0 +1,106 @@
+"""Placement: which cores each layer uses, which neurons each core holds, memory per core.
+
+Cores are numbered in placement order (layers in topological order, each layer's boxes
+channel-major) and laid on the mesh row-major: core ``i`` is in chip ``i // cores_per_chip``,
+tile ``(i mod cores_per_chip) // cores_per_tile``, tile column ``tile mod tile_columns`` and tile
+row ``tile // tile_columns``. Chips sit side by side along x, so the global mesh x of a core is
+``chip * tile_columns + column``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..ir.graph import Graph
+from .layers import Decomposition, Layer
+
+
+@dataclass(frozen=True)
+class MeshLayout:
+    cores_per_chip: int
+    cores_per_tile: int = 1
+    tile_columns: int = 1
+    tile_rows: int = 1
+
+    def positions(self, indices) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(chip, x, y)`` of each core index (global mesh coordinates of its tile)."""
+        idx = np.asarray(indices, np.int64)
+        chip = idx // self.cores_per_chip
+        tile = (idx % self.cores_per_chip) // self.cores_per_tile
+        return chip, chip * self.tile_columns + tile % self.tile_columns, tile // self.tile_columns
+
+    def tiles_used(self, n_cores: int) -> int:
+        if n_cores <= 0:
+            return 0
+        chips = (n_cores - 1) // self.cores_per_chip
+        last = (n_cores - 1) % self.cores_per_chip
+        tiles_per_chip = -(-self.cores_per_chip // self.cores_per_tile)
+        return chips * tiles_per_chip + last // self.cores_per_tile + 1
+
+
+@dataclass
+class Core:
+    """One core: the box of a layer's neurons it holds, what that needs, and the core's limits."""
+
+    index: int
+    layer: str
+    box: tuple[int, int, int, int, int, int]
+    chip: int = 0
+    x: int = 0
+    y: int = 0
+    usage: dict[str, float] = field(default_factory=dict)     # neurons, fan_in, fan_out, memory...
+    capacity: dict[str, float] = field(default_factory=dict)  # the same keys: what a core offers
+    memory: dict[str, float] = field(default_factory=dict)    # bits by kind
+
+    @property
+    def neurons(self) -> int:
+        c0, c1, y0, y1, x0, x1 = self.box
+        return (c1 - c0) * (y1 - y0) * (x1 - x0)
+
+    def utilization(self) -> dict[str, float]:
+        return {k: (self.usage.get(k, 0.0) / cap if cap else 0.0) for k, cap in self.capacity.items()}
+
+
+@dataclass
+class Placement:
+    """The result of ``HardwareModel.place(graph)``; costable with any trace of that graph."""
+
+    profile: str
+    family: str
+    graph: Graph
+    decomposition: Decomposition
+    cores: list[Core] = field(default_factory=list)
+    layer_cores: dict[str, list[int]] = field(default_factory=dict)
+    chips: int | None = None
+    fits: bool = True
+    misfit: str | None = None
+    layout: MeshLayout | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return self.decomposition.layers
+
+    def cores_of(self, layer: str) -> list[Core]:
+        return [self.cores[i] for i in self.layer_cores.get(layer, [])]
+
+    def boxes(self, layer: str) -> np.ndarray:
+        return np.array([c.box for c in self.cores_of(layer)], np.int64).reshape(-1, 6)
+
+    def summary(self) -> str:
+        """One line per placed layer: cores used and worst utilization."""
+        lines = [f"placement on {self.profile} ({self.family}): {len(self.cores)} cores"
+                 + (f" on {self.chips} chip(s)" if self.chips else "")
+                 + ("" if self.fits else f" - DOES NOT FIT: {self.misfit}")]
+        for layer in self.layers:
+            if not layer.placed:
+                continue
+            cores = self.cores_of(layer.name)
+            worst = {}
+            for c in cores:
+                for k, v in c.utilization().items():
+                    worst[k] = max(worst.get(k, 0.0), v)
+            util = ", ".join(f"{k} {v:.0%}" for k, v in worst.items())
+            lines.append(f"  {layer.name}: {len(cores)} core(s)" + (f" (max {util})" if util else ""))
+        return "\n".join(lines)
