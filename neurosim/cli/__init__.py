@@ -5,9 +5,10 @@ import argparse
 import sys
 
 from ..errors import NeurosimError
-from . import data_cmd, simulate_cmd
+from . import data_cmd, simulate_cmd, train_cmd
 
-COMMANDS = {"simulate": simulate_cmd, "data": data_cmd}
+COMMANDS = {"simulate": simulate_cmd, "data": data_cmd,
+            "train": train_cmd.train_command, "export": train_cmd.export_command}
 
 
 def build_parser() -> argparse.ArgumentParser:

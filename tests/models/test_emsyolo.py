@@ -58,3 +58,20 @@ def test_backward_reaches_the_stem():
     sum(o.sum() for o in out).backward()
     assert model.stem.conv.weight.grad.abs().sum() > 0
     assert [o.shape for o in out] == [(1, 21, 4, 4), (1, 21, 2, 2)]
+
+
+def test_hoyer_one_step_detector_exports_exactly():
+    torch.manual_seed(1)
+    model = EMSYOLO("resnet10", scale="tiny", num_classes=3, T=1, neuron="hoyer", input_size=(64, 64))
+    randomize_bn(model)
+    x = torch.rand(2, 1, 3, 64, 64) * 2
+    model.train()
+    model(x)  # sets each layer's running Hoyer extremum
+    model = model.double().eval()
+    with torch.no_grad():
+        outputs = model(x.double())
+    graph = export_graph(model, (3, 64, 64), metadata={"detection": model.head_spec((64, 64))})
+    assert sum(n.op == "hoyer" for n in graph.nodes) > 10
+    result = simulate(graph, x.double().numpy(), precision="float64")
+    for name, expected in zip(graph.metadata["detection"]["outputs"], outputs):
+        np.testing.assert_allclose(result.outputs[name][:, 0], expected.numpy(), rtol=1e-7, atol=1e-7)

@@ -1,0 +1,60 @@
+"""``neurosim train`` and ``neurosim export``: train a detector from a config, export a checkpoint to the IR."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+TRAIN_EXAMPLES = """examples:
+  neurosim train scenarios/train/spikeyolo_shapes.yaml --out runs/spikeyolo_shapes
+  neurosim train scenarios/train/spikeyolo_shapes.yaml --out runs/spikeyolo_shapes --resume
+  torchrun --nproc_per_node 2 -m neurosim.cli train CONFIG.yaml --out runs/x   # distributed (gloo/NCCL)"""
+
+EXPORT_EXAMPLES = """examples:
+  neurosim export runs/spikeyolo_shapes/best.pt trained/spikeyolo-shapes"""
+
+
+def add_train_parser(sub):
+    p = sub.add_parser("train", help="train a detector from a YAML config",
+                       description="Train a spiking detector (or its ANN twin) from a YAML config.",
+                       epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", help="training config (see scenarios/train/)")
+    p.add_argument("--out", required=True, help="run directory (last.pt, best.pt, history.json)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--epochs", type=int, help="override train.epochs")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run_train)
+
+
+def add_export_parser(sub):
+    e = sub.add_parser("export", help="export a checkpoint to an IR model directory",
+                       description="Export a training checkpoint to graph.json + weights.npz.",
+                       epilog=EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("checkpoint")
+    e.add_argument("out_dir")
+    e.set_defaults(func=run_export)
+
+
+def run_train(args) -> int:
+    from ..train.config import load_config
+    from ..train.loop import train
+
+    config = load_config(args.config)
+    if args.epochs:
+        config["train"]["epochs"] = args.epochs
+    summary = train(config, Path(args.out), resume=args.resume, quiet=args.quiet)
+    print(json.dumps({k: v for k, v in summary.items() if k != "history"}))
+    return 0
+
+
+def run_export(args) -> int:
+    from ..train.export import export_checkpoint
+
+    out = export_checkpoint(args.checkpoint, args.out_dir)
+    print(f"exported {args.checkpoint} to {out}")
+    return 0
+
+
+train_command = SimpleNamespace(add_parser=add_train_parser)
+export_command = SimpleNamespace(add_parser=add_export_parser)

@@ -1,0 +1,34 @@
+"""Export a training checkpoint to an IR model directory (graph.json + weights.npz)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..models.export import export_graph
+from ..ir import save_graph
+from .loop import load_checkpoint, model_from_checkpoint
+
+
+def export_checkpoint(checkpoint, out_dir) -> Path:
+    """Fold BN, merge RepConv, map every neuron to its IR node; keep the head's analog part.
+
+    The graph's metadata carries the head spec (``detection``), the class names, T, D and the
+    training config, so the simulator side can decode detections without torch.
+    """
+    state = load_checkpoint(checkpoint)
+    model = model_from_checkpoint(state)
+    info = state["dataset_info"]
+    config = state["config"]
+    metadata = {
+        "name": Path(out_dir).name,
+        "family": config["model"]["family"],
+        "neuron": config["model"].get("neuron") or "default",
+        "T": config["data"]["T"],
+        "D": config["model"]["D"],
+        "dataset": config["data"]["dataset"],
+        "class_names": info["class_names"],
+        "detection": model.head_spec(info["input_shape"][1:]),
+        "training": {"config": config, "epochs_done": state["epoch"] + 1, "best_map50": state["best_map50"]},
+    }
+    graph = export_graph(model, info["input_shape"], metadata=metadata)
+    save_graph(graph, out_dir)
+    return Path(out_dir)
