@@ -10,6 +10,10 @@ STAMP   = $(VENV)/.installed-dev
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	# optional test frameworks for the NIR comparisons (tests skip without them); norse without
+	# its dependencies: it asks for torchvision, whose registry build is CUDA-only and breaks torch
+	$(PY) -m pip install -q -c constraints.txt snntorch nirtorch
+	$(PY) -m pip install -q -c constraints.txt --no-deps norse
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -12,9 +12,13 @@ from neurosim.ir import GraphBuilder
 
 
 class RandomGraphMaker:
-    def __init__(self, rng: np.random.Generator, dyadic: bool = False):
+    """``fixed_point_safe=True`` leaves out the node types the fixed-point mode refuses
+    (LI, CubaLI, CubaLIF)."""
+
+    def __init__(self, rng: np.random.Generator, dyadic: bool = False, fixed_point_safe: bool = False):
         self.rng = rng
         self.dyadic = dyadic
+        self.fixed_point_safe = fixed_point_safe
         self.b = GraphBuilder()
         self.shapes: dict[str, tuple] = {}
         self.kinds: dict[str, str] = {}
@@ -37,8 +41,27 @@ class RandomGraphMaker:
         return name
 
     # ------------------------------------------------------------- pieces
+    def per_neuron(self, x, values):
+        """A parameter array for node input ``x``: one value, one per channel or one per neuron."""
+        shape = self.shapes[x]
+        size = self.choice([(1,), (shape[0],), shape])
+        return np.asarray(self.rng.choice(values, size=size), np.float32)
+
     def neuron(self, x):
-        kind = self.choice(["lif", "lif", "if", "ilif", "ilif", "hoyer"])
+        kinds = ["lif", "lif", "if", "ilif", "ilif", "hoyer", "threshold"]
+        if not self.fixed_point_safe:
+            kinds += ["cubalif", "cubalif"]
+        kind = self.choice(kinds)
+        if kind == "threshold":
+            return self._add("threshold", x, threshold=self.per_neuron(x, [0.25, 0.5, 1.0, -0.5, 0.0]))
+        if kind == "cubalif":
+            return self._add("cubalif", x, syn_decay=self.per_neuron(x, [0.0, 0.25, 0.5, 0.75]),
+                             syn_gain=self.per_neuron(x, [1.0, 0.5, 1.5]),
+                             mem_decay=self.per_neuron(x, [0.25, 0.5, 0.75, 1.0]),
+                             mem_gain=self.per_neuron(x, [1.0, 0.5, 0.25]),
+                             bias=self.per_neuron(x, [0.0, 0.0, 0.125, -0.25]),
+                             threshold=self.per_neuron(x, [0.25, 0.5, 1.0, 1.5]),
+                             reset_value=self.per_neuron(x, [0.0, 0.0, -0.25]))
         if kind == "lif":
             return self._add("lif", x, threshold=self.threshold(), decay=self.decay(),
                              reset=self.choice(["hard", "soft"]), compare=self.choice([">", ">="]),
@@ -71,9 +94,20 @@ class RandomGraphMaker:
         bias = self.real(cout, 0.3) if self.rng.random() < 0.6 else None
         return self._add("conv2d", x, weight=weight, bias=bias, stride=stride, padding=padding, groups=groups)
 
+    def readout(self, x):
+        """A non-spiking neuron (analog output = membrane): LI or CubaLI."""
+        if self.choice(["li", "cubali"]) == "li":
+            return self._add("li", x, decay=self.per_neuron(x, [0.25, 0.5, 1.0]),
+                             gain=self.per_neuron(x, [1.0, 0.5]), bias=self.per_neuron(x, [0.0, 0.25]))
+        return self._add("cubali", x, syn_decay=self.per_neuron(x, [0.0, 0.5, 0.75]),
+                         syn_gain=self.per_neuron(x, [1.0, 0.5]), mem_decay=self.per_neuron(x, [0.5, 1.0]),
+                         mem_gain=self.per_neuron(x, [1.0, 0.25]), bias=self.per_neuron(x, [0.0, -0.125]))
+
     def block(self, x, allow_analog):
         c, h, w = self.shapes[x]
-        options = ["conv_neuron", "conv_neuron", "residual", "pool", "concat"]
+        options = ["conv_neuron", "conv_neuron", "residual", "pool", "concat", "scale"]
+        if not self.fixed_point_safe:
+            options.append("readout")
         if h * w <= 64:
             options.append("upsample")
         if allow_analog:
@@ -102,6 +136,10 @@ class RandomGraphMaker:
             return self._add("concat", x, other)
         if op == "upsample":
             return self._add("upsample", x, scale=2)
+        if op == "scale":
+            return self.neuron(self._add("scale", x, scale=self.per_neuron(x, [0.5, 1.0, 1.5, -0.75])))
+        if op == "readout":
+            return self.readout(self.conv(x))
         if op == "analog":
             act = self.choice(["relu", "silu", "sigmoid"])
             return self.neuron(self.conv(self._add(act, x)))
@@ -151,7 +189,8 @@ class RandomGraphMaker:
         return x.astype(np.float32)
 
 
-def random_case(seed: int, dyadic: bool = False, allow_analog: bool = True, batch=2, steps=3):
-    maker = RandomGraphMaker(np.random.default_rng(seed), dyadic=dyadic)
+def random_case(seed: int, dyadic: bool = False, allow_analog: bool = True, batch=2, steps=3,
+                fixed_point_safe: bool = False):
+    maker = RandomGraphMaker(np.random.default_rng(seed), dyadic=dyadic, fixed_point_safe=fixed_point_safe)
     graph, kind = maker.make(allow_analog=allow_analog)
     return graph, maker.inputs(graph, kind, batch, steps)

@@ -54,6 +54,16 @@ def pool_ref(x, kernel, stride, padding, mode):
     return out / (kh * kw) if mode == "avg" else out
 
 
+def param_ref(node, field, shape, dtype):
+    """A per-neuron parameter broadcast to ``shape``: one value, one per channel, or one per neuron."""
+    a = np.asarray(getattr(node, field), dtype=dtype)
+    if a.size == 1:
+        a = a.reshape(())
+    elif len(shape) == 3 and a.shape == (shape[0],):
+        a = a[:, None, None]
+    return np.broadcast_to(a, shape)
+
+
 def conv_synops_ref(x, node):
     """Brute force from the output side: every output neuron counts the spike values in its
     receptive field (inside the map), summed over its group's input channels."""
@@ -180,6 +190,9 @@ class Reference:
             return xs[0].repeat(node.scale, axis=1).repeat(node.scale, axis=2)
         if isinstance(node, ir.Flatten):
             return xs[0].reshape(-1)
+        if isinstance(node, ir.Scale):
+            x = xs[0] if plan is None else self._to_float(node.inputs[0], xs[0])
+            return x * param_ref(node, "scale", x.shape, x.dtype if plan is None else np.float64)
         if node.is_neuron:
             count["neuron_updates"][b, t] = xs[0].size
             return self._neuron(node, xs[0], state)
@@ -206,6 +219,10 @@ class Reference:
         v = state.get(name, np.zeros_like(x))
         if isinstance(node, ir.HoyerSpike):
             return ((x / dt(node.clip)) >= dt(node.threshold)).astype(dt)
+        if isinstance(node, ir.Threshold):
+            return (x > param_ref(node, "threshold", x.shape, dt)).astype(dt)
+        if isinstance(node, (ir.LI, ir.CubaLI, ir.CubaLIF)):
+            return self._current_based(node, x, state)
         decay = dt(getattr(node, "decay", 1.0))
         if getattr(node, "decay_input", False):
             h = v + (x - v) * (dt(1.0) - decay)
@@ -221,6 +238,24 @@ class Reference:
         state[name] = np.where(s > 0, dt(node.reset_value), h) if node.reset == "hard" else h - th * s
         return s
 
+    def _current_based(self, node, x, state):
+        """LI: V = d V + g X + b. CubaLI/CubaLIF: I = a_s I + g_s X, H = a_m V + g_m I + b;
+        CubaLIF spikes where H > threshold and resets V to reset_value there."""
+        dt = self.dtype
+        P = lambda f: param_ref(node, f, x.shape, dt)  # noqa: E731
+        i_prev, v_prev = state.get(node.name, (np.zeros_like(x), np.zeros_like(x)))
+        if isinstance(node, ir.LI):
+            i, h = x, P("decay") * v_prev + P("gain") * x + P("bias")
+        else:
+            i = P("syn_decay") * i_prev + P("syn_gain") * x
+            h = P("mem_decay") * v_prev + P("mem_gain") * i + P("bias")
+        if not isinstance(node, ir.CubaLIF):
+            state[node.name] = (i, h)
+            return h
+        s = (h > P("threshold")).astype(dt)
+        state[node.name] = (i, np.where(s > 0, P("reset_value"), h))
+        return s
+
     def _neuron_fixed(self, node, x, state):
         plan = self.plan
         name = node.name
@@ -234,6 +269,9 @@ class Reference:
         v = state.get(name, np.zeros(x.shape, np.int64))
         if isinstance(node, ir.HoyerSpike):
             return (x >= one).astype(np.int64)
+        if isinstance(node, ir.Threshold):
+            thr = np.rint(param_ref(node, "threshold", x.shape, np.float64) / unit).astype(np.int64)
+            return (x > thr).astype(np.int64)
         decay = getattr(node, "decay", 1.0)
         if getattr(node, "decay_input", False):
             k = int(round((1 - decay) * (1 << shift)))

@@ -571,8 +571,183 @@ class GlobalAvgPool(Node):
         return "analog"
 
 
+# --------------------------------------------------------------------------- per-neuron parameters
+# The nodes below (from NIR, where every parameter may differ per neuron) hold their
+# parameters as arrays: one value for all (shape () or (1,)), one per channel (shape (C,)),
+# or one per neuron (the node's shape).
+
+
+def broadcast_param(value: np.ndarray, shape: Shape) -> np.ndarray | None:
+    """``value`` broadcast to ``shape`` by the rule above (torch layout), or None if it does not fit."""
+    value = np.asarray(value)
+    if value.size == 1:
+        return np.broadcast_to(value.reshape(()), shape)
+    if tuple(value.shape) == tuple(shape):
+        return value
+    if len(shape) == 3 and value.shape == (shape[0],):
+        return np.broadcast_to(value.reshape(shape[0], 1, 1), shape)
+    return None
+
+
+@dataclass(frozen=True, eq=False)
+class _PerNeuron(Node):
+    """Base of the nodes whose ``array_fields`` are per-neuron parameters (see broadcast_param)."""
+
+    def validate(self):
+        for f in self.array_fields:
+            value = getattr(self, f)
+            if value is None:
+                raise self._fail(f"{f} is required")
+            if value.size == 0 or not np.all(np.isfinite(value)):
+                raise self._fail(f"{f} must hold finite numbers")
+        self.check_values()
+
+    def check_values(self) -> None:
+        """Range checks of the parameter values."""
+
+    def _check_decay(self, *names: str):
+        for f in names:
+            value = getattr(self, f)
+            if np.any(value < 0) or np.any(value > 1):
+                raise self._fail(f"{f} must lie in [0, 1], got values in [{value.min()}, {value.max()}]")
+
+    def output_shape(self, input_shapes):
+        shape = tuple(input_shapes[0])
+        for f in self.array_fields:
+            if broadcast_param(getattr(self, f), shape) is None:
+                raise self._fail(
+                    f"{f} has shape {getattr(self, f).shape}; it must have one value, one per channel "
+                    f"or one per neuron of the {shape} input")
+        return shape
+
+    def param(self, field_name: str, shape: Shape) -> np.ndarray:
+        """Parameter ``field_name`` broadcast to ``shape`` (torch layout)."""
+        return broadcast_param(getattr(self, field_name), shape)
+
+
+@dataclass(frozen=True, eq=False)
+class Scale(_PerNeuron):
+    """Elementwise multiplication by a constant: ``Y = scale * X`` (NIR's Scale); analog.
+
+    ``scale`` has one value, one per channel or one per element (see :func:`broadcast_param`).
+    """
+
+    scale: np.ndarray = 1.0
+
+    op: ClassVar[str] = "scale"
+    array_fields: ClassVar[tuple[str, ...]] = ("scale",)
+
+    def emits(self, input_kinds):
+        return "analog"
+
+
+@dataclass(frozen=True, eq=False)
+class Threshold(_PerNeuron):
+    """Stateless Heaviside spike (NIR's Threshold): ``S_t = [X_t > threshold]``; binary.
+
+    ``threshold`` has one value, one per channel or one per neuron.
+    """
+
+    threshold: np.ndarray = 0.0
+
+    op: ClassVar[str] = "threshold"
+    is_neuron: ClassVar[bool] = True
+    array_fields: ClassVar[tuple[str, ...]] = ("threshold",)
+
+    def emits(self, input_kinds):
+        return "binary"
+
+
+@dataclass(frozen=True, eq=False)
+class LI(_PerNeuron):
+    """Leaky integrator (non-spiking neuron; NIR's LI and I): the output is the membrane::
+
+        V_t = decay * V_{t-1} + gain * X_t + bias,      Y_t = V_t
+
+    With ``decay = 1`` and ``bias = 0`` it is a pure integrator. Every parameter has one value,
+    one per channel or one per neuron. Analog output (a readout layer).
+    """
+
+    decay: np.ndarray = 1.0
+    gain: np.ndarray = 1.0
+    bias: np.ndarray = 0.0
+
+    op: ClassVar[str] = "li"
+    is_neuron: ClassVar[bool] = True
+    array_fields: ClassVar[tuple[str, ...]] = ("decay", "gain", "bias")
+
+    def check_values(self):
+        self._check_decay("decay")
+
+    def emits(self, input_kinds):
+        return "analog"
+
+
+@dataclass(frozen=True, eq=False)
+class CubaLI(_PerNeuron):
+    """Current-based leaky integrator (non-spiking; NIR's CubaLI): a synaptic current ``I`` charges
+    the membrane ``V``, and the output is the membrane::
+
+        I_t = syn_decay * I_{t-1} + syn_gain * X_t
+        V_t = mem_decay * V_{t-1} + mem_gain * I_t + bias,      Y_t = V_t
+
+    with ``I_{-1} = V_{-1} = 0``. The membrane sees this timestep's current. Analog output.
+    """
+
+    syn_decay: np.ndarray = 0.0
+    syn_gain: np.ndarray = 1.0
+    mem_decay: np.ndarray = 1.0
+    mem_gain: np.ndarray = 1.0
+    bias: np.ndarray = 0.0
+
+    op: ClassVar[str] = "cubali"
+    is_neuron: ClassVar[bool] = True
+    array_fields: ClassVar[tuple[str, ...]] = ("syn_decay", "syn_gain", "mem_decay", "mem_gain", "bias")
+
+    def check_values(self):
+        self._check_decay("syn_decay", "mem_decay")
+
+    def emits(self, input_kinds):
+        return "analog"
+
+
+@dataclass(frozen=True, eq=False)
+class CubaLIF(_PerNeuron):
+    """Current-based leaky integrate-and-fire neuron (NIR's CubaLIF), binary spikes::
+
+        I_t = syn_decay * I_{t-1} + syn_gain * X_t
+        H_t = mem_decay * V_{t-1} + mem_gain * I_t + bias
+        S_t = [H_t > threshold]
+        V_t = reset_value if S_t else H_t
+
+    with ``I_{-1} = V_{-1} = 0``: the synaptic current is never reset. With ``syn_decay = 0``
+    and ``syn_gain = 1`` it is a LIF with per-neuron parameters (``I_t = X_t``). Every
+    parameter has one value, one per channel or one per neuron.
+    """
+
+    syn_decay: np.ndarray = 0.0
+    syn_gain: np.ndarray = 1.0
+    mem_decay: np.ndarray = 1.0
+    mem_gain: np.ndarray = 1.0
+    bias: np.ndarray = 0.0
+    threshold: np.ndarray = 1.0
+    reset_value: np.ndarray = 0.0
+
+    op: ClassVar[str] = "cubalif"
+    is_neuron: ClassVar[bool] = True
+    array_fields: ClassVar[tuple[str, ...]] = ("syn_decay", "syn_gain", "mem_decay", "mem_gain", "bias",
+                                               "threshold", "reset_value")
+
+    def check_values(self):
+        self._check_decay("syn_decay", "mem_decay")
+
+    def emits(self, input_kinds):
+        return "binary"
+
+
 NODE_TYPES: dict[str, type[Node]] = {
     cls.op: cls
     for cls in (Input, Conv2d, Linear, Add, Concat, MaxPool2d, AvgPool2d, SumPool2d, Upsample,
-                Flatten, LIF, IF, ILIF, HoyerSpike, ReLU, SiLU, Sigmoid, Mul, GlobalAvgPool)
+                Flatten, LIF, IF, ILIF, HoyerSpike, ReLU, SiLU, Sigmoid, Mul, GlobalAvgPool,
+                Scale, Threshold, LI, CubaLI, CubaLIF)
 }

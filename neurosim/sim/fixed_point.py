@@ -5,6 +5,9 @@ Rules (documented in docs/api.md):
 * Every neuron node N has a state unit ``u_N``: ``threshold / 2^f`` for LIF and IF,
   ``clip * threshold / 2^f`` for the Hoyer spike, ``1 / 2^f`` for I-LIF (``f = frac_bits``).
   So the threshold is exactly ``2^f`` units and an I-LIF spike of 1 is ``2^f`` units.
+  A Threshold node (per-neuron thresholds) has ``max|threshold| / 2^f`` and compares its
+  input with ``round_half_even(threshold / u_N)``. LI, CubaLI and CubaLIF have no
+  fixed-point rule: the plan refuses them.
 * A synaptic node S that feeds neurons (directly or through Adds) sharing one unit ``u``
   produces currents in that unit. Its weights are stored as a ``weight_bits``-bit signed
   mantissa with a per-layer power-of-two exponent (as Loihi does)::
@@ -67,6 +70,7 @@ class FixedPointPlan:
 
     def __init__(self, graph: Graph, config: FixedPointConfig):
         self.config = config
+        self.shapes = graph.shapes
         self.unit: dict[str, float | None] = {}
         self.weights: dict[str, np.ndarray] = {}
         self.bias: dict[str, np.ndarray | None] = {}
@@ -106,7 +110,11 @@ class FixedPointPlan:
             return base / scale
         if isinstance(node, ir.ILIF):
             return 1.0 / scale
-        raise NeurosimError(f"node '{node.name}': no fixed-point rule for neuron type {node.op}")
+        if isinstance(node, ir.Threshold):
+            base = float(np.abs(node.threshold).max())
+            return (base if base > 0 else 1.0) / scale
+        raise NeurosimError(f"node '{node.name}': no fixed-point rule for neuron type {node.op}; "
+                            "simulate it in float32 or float64")
 
     def _quantize_synaptic(self, node, unit: float | None):
         m = (1 << (self.config.weight_bits - 1)) - 1
@@ -138,7 +146,15 @@ class FixedPointPlan:
                   "threshold": one}
         if hasattr(node, "reset_value"):
             params["reset_value"] = int(round_half_even(node.reset_value / unit))
+        if isinstance(node, ir.Threshold):
+            params["thresholds"] = self.threshold_units(node)
         return params
+
+    def threshold_units(self, node) -> np.ndarray:
+        """Per-neuron thresholds of a Threshold node in its unit (int64, torch layout)."""
+        shape = self.shapes[node.name]
+        thr = node.param("threshold", shape).astype(np.float64)
+        return round_half_even(thr / self.neuron_unit[node.name]).astype(np.int64)
 
 
 def _target_unit(name: str, graph: Graph, consumers, neuron_unit) -> float | None:

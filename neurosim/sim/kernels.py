@@ -418,3 +418,53 @@ def threshold_step(X, out, out_idx, out_val, scale, threshold):
         else:
             out[i] = 0
     return n, n, active
+
+
+@njit(cache=True)
+def heaviside_step(X, out, out_idx, out_val, threshold):
+    """Stateless spike with a per-neuron threshold: ``S = [X > threshold]``; returns (n, n, active)."""
+    n = 0
+    active = 0
+    for i in range(X.shape[0]):
+        h = X[i]
+        if h != 0:
+            active += 1
+        if h > threshold[i]:
+            out[i] = 1
+            out_idx[n] = i
+            out_val[n] = 1
+            n += 1
+        else:
+            out[i] = 0
+    return n, n, active
+
+
+@njit(cache=True)
+def cuba_step(X, current, V, out, out_idx, out_val, syn_decay, syn_gain, mem_decay, mem_gain, bias,
+              threshold, reset_value, spiking):
+    """Current-based neuron with per-neuron parameters (CubaLIF; CubaLI and LI when not spiking).
+
+    ``I = a_s I + g_s X``, ``H = a_m V + g_m I + b`` (``current`` holds I). Spiking:
+    ``S = [H > threshold]`` and ``V = reset_value`` where S, else ``H``; not spiking: ``out = V = H``.
+    """
+    n = 0
+    active = 0
+    for i in range(X.shape[0]):
+        cur = syn_decay[i] * current[i] + syn_gain[i] * X[i]
+        current[i] = cur
+        h = mem_decay[i] * V[i] + mem_gain[i] * cur + bias[i]
+        if h != 0:
+            active += 1
+        if not spiking:
+            out[i] = h
+            V[i] = h
+        elif h > threshold[i]:
+            out[i] = 1
+            out_idx[n] = i
+            out_val[n] = 1
+            n += 1
+            V[i] = reset_value[i]
+        else:
+            out[i] = 0
+            V[i] = h
+    return n, n, active

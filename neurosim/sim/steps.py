@@ -424,6 +424,90 @@ class HoyerStep(NeuronStep):
         return k.threshold_step(X, self.out, self.idx, self.val, np.int64(1), np.int64(self.p["threshold"]))
 
 
+def per_neuron_values(values: np.ndarray, shape, dtype) -> np.ndarray:
+    """Torch-layout ``values`` of ``shape`` laid out channels-last, flat."""
+    values = np.asarray(values)
+    if len(shape) == 3:
+        values = values.transpose(1, 2, 0)
+    return np.ascontiguousarray(values.ravel(), dtype=dtype)
+
+
+def per_neuron(node, field_name: str, shape, dtype) -> np.ndarray:
+    """A per-neuron parameter of ``node`` broadcast to ``shape`` and laid out channels-last, flat."""
+    return per_neuron_values(node.param(field_name, shape), shape, dtype)
+
+
+class ThresholdStep(NeuronStep):
+    def __init__(self, node, graph, dtype, fixed, fused_adds):
+        super().__init__(node, graph, dtype, fixed, fused_adds)
+        if fixed is None:
+            self.thr = per_neuron(node, "threshold", self.shape, dtype)
+        else:
+            self.thr = per_neuron_values(self.p["thresholds"], self.shape, np.int64)
+
+    def fire(self, X):
+        return k.heaviside_step(X, self.out, self.idx, self.val, self.thr)
+
+
+class CubaStep(NeuronStep):
+    """CubaLIF (spikes), and CubaLI and LI, whose output is the membrane (analog)."""
+
+    FIELDS = ("syn_decay", "syn_gain", "mem_decay", "mem_gain", "bias", "threshold", "reset_value")
+    #: values of the fields a node type lacks: LI has no synaptic stage (I_t = X_t)
+    DEFAULTS = {"syn_decay": 0.0, "syn_gain": 1.0, "mem_decay": 1.0, "mem_gain": 1.0, "bias": 0.0,
+                "threshold": 0.0, "reset_value": 0.0}
+    RENAMED = {"li": {"mem_decay": "decay", "mem_gain": "gain"}}
+
+    def __init__(self, node, graph, dtype, fixed, fused_adds):
+        super().__init__(node, graph, dtype, fixed, fused_adds)
+        self.spiking = self.emits_events
+        self.I = np.zeros(self.size, self.state_dtype)
+        renamed = self.RENAMED.get(node.op, {})
+        self.params = []
+        for f in self.FIELDS:
+            name = renamed.get(f, f)
+            if name in node.array_fields:
+                self.params.append(per_neuron(node, name, self.shape, dtype))
+            else:
+                self.params.append(np.full(self.size, self.DEFAULTS[f], dtype))
+        if not self.spiking:  # the kernel's event list is unused; give it typed placeholders
+            self.idx = np.zeros(1, np.int64)
+            self.val = np.zeros(1, self.out_dtype)
+
+    def reset_state(self):
+        self.V.fill(0)
+        self.I.fill(0)
+
+    def fire(self, X):
+        return k.cuba_step(X, self.I, self.V, self.out, self.idx, self.val, *self.params, self.spiking)
+
+    def run(self, inputs, trace, b, t, fused=False) -> Act:
+        if self.spiking:
+            return super().run(inputs, trace, b, t, fused)
+        X = self.current(inputs[0])
+        trace.in_nonzero[b, t] = np.count_nonzero(X)
+        _, _, active = self.fire(X)
+        trace.neuron_updates[b, t] = self.size
+        trace.active_neurons[b, t] = active
+        return Act(self.out, unit=None)
+
+
+class ScaleStep(Step):
+    """``Y = scale * X``, dense on float values (fed by events, the product is analog)."""
+
+    def __init__(self, node, graph, dtype, fixed, fused_adds):
+        super().__init__(node, graph, dtype, fixed, fused_adds)
+        self.scale = per_neuron(node, "scale", self.shape, self.out_dtype)
+
+    def run(self, inputs, trace, b, t, fused=False) -> Act:
+        x = inputs[0]
+        self.record_input(x, trace, b, t)
+        values = x.as_float() if self.fixed is not None else x.dense
+        np.multiply(values, self.scale, out=self.out, casting="unsafe")
+        trace.analog_ops[b, t] = self.size
+        return Act(self.out, unit=None)
+
+
 class AnalogStep(Step):
     """ReLU, SiLU, Sigmoid, Mul, GlobalAvgPool: dense numpy on float values."""
 
@@ -461,6 +545,7 @@ STEP_TYPES = {
     "lif": LIFStep, "if": LIFStep, "ilif": ILIFStep, "hoyer": HoyerStep,
     "relu": AnalogStep, "silu": AnalogStep, "sigmoid": AnalogStep, "mul": AnalogStep,
     "globalavgpool": AnalogStep,
+    "scale": ScaleStep, "threshold": ThresholdStep, "li": CubaStep, "cubali": CubaStep, "cubalif": CubaStep,
 }
 
 

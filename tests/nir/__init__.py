@@ -1,0 +1,1 @@
+"""NIR interchange tests (need the optional nir package; framework tests need snnTorch / Norse)."""
