@@ -58,3 +58,51 @@ def run_export(args) -> int:
 
 train_command = SimpleNamespace(add_parser=add_train_parser)
 export_command = SimpleNamespace(add_parser=add_export_parser)
+
+
+EVAL_EXAMPLES = """examples:
+  neurosim eval trained/spikeyolo-shapes                                   # mAP through the simulator
+  neurosim eval trained/spikeyolo-shapes --checkpoint runs/sy/best.pt --card --twin trained/spikeyolo-shapes-ann"""
+
+
+def add_eval_parser(sub):
+    e = sub.add_parser("eval", help="mAP of an exported detector through the simulator (and torch)",
+                       description="Evaluate an exported detector on its dataset split through the event-driven "
+                                   "simulator; with --checkpoint also through torch; with --card write card.json "
+                                   "and README.md into the model directory.",
+                       epilog=EVAL_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("model_dir")
+    e.add_argument("--checkpoint", help="the training checkpoint the model was exported from")
+    e.add_argument("--split", default="test", choices=["train", "val", "test"])
+    e.add_argument("--images", type=int, help="evaluate the first N samples only")
+    e.add_argument("--card", action="store_true", help="write card.json + README.md into MODEL_DIR")
+    e.add_argument("--twin", help="the ANN twin's model directory (its card supplies its mAP)")
+    e.add_argument("--command", dest="training_command", help="the training command to record in the card")
+    e.set_defaults(func=run_eval)
+
+
+def run_eval(args) -> int:
+    from ..errors import NeurosimError
+    from ..train.card import evaluate_model, write_card
+
+    evaluation = evaluate_model(args.model_dir, args.checkpoint, args.split, args.images)
+    print(json.dumps({k: v for k, v in evaluation.items() if k != "firing_rates"}))
+    if args.card:
+        state = None
+        if args.checkpoint:
+            from ..train.loop import load_checkpoint
+
+            state = load_checkpoint(args.checkpoint)
+        twin = None
+        if args.twin:
+            card_path = Path(args.twin) / "card.json"
+            if not card_path.is_file():
+                raise NeurosimError(f"the ANN twin {args.twin} has no card.json: evaluate it with --card first")
+            twin_card = json.loads(card_path.read_text())
+            twin = {"name": twin_card["name"], **twin_card["evaluation"]["sim"]}
+        write_card(args.model_dir, evaluation, state, twin, args.training_command)
+        print(f"card written to {Path(args.model_dir) / 'card.json'}")
+    return 0
+
+
+eval_command = SimpleNamespace(add_parser=add_eval_parser)

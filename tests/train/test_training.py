@@ -112,3 +112,15 @@ def test_two_process_gloo_training(tmp_path):
     assert results[0] == results[1]  # DDP kept the replicas identical
     history = json.loads((tmp_path / "ddp" / "history.json").read_text())
     assert history[0]["epoch"] == 1 and (tmp_path / "ddp" / "last.pt").is_file()
+
+
+def test_eval_writes_a_card_and_torch_equals_simulator(tmp_path, capsys):
+    cfg = config(tmp_path, epochs=1)
+    train(cfg, tmp_path / "run", quiet=True)
+    assert main(["export", str(tmp_path / "run" / "last.pt"), str(tmp_path / "model")]) == 0
+    assert main(["eval", str(tmp_path / "model"), "--checkpoint", str(tmp_path / "run" / "last.pt"), "--card"]) == 0
+    card = json.loads((tmp_path / "model" / "card.json").read_text())
+    ev = card["evaluation"]
+    assert ev["images"] == 4 and ev["sim"] == ev["torch"]
+    assert card["training"]["seed"] == 3 and card["parameters"] > 0 and ev["firing_rates"]
+    assert "mAP@50" in (tmp_path / "model" / "README.md").read_text()

@@ -1,0 +1,143 @@
+"""Evaluate an exported model through the event-driven simulator (and its checkpoint through
+torch), and write its model card (``card.json`` + ``README.md``) beside ``graph.json``."""
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from ..detect import decode
+from ..errors import NeurosimError
+from ..fsutil import write_text_atomic
+from ..ir import load_graph
+from ..sim import Simulator
+
+CARD_VERSION = 1
+
+
+def simulate_detections(graph, dataset, batch_size: int = 8, limit: int | None = None):
+    """Detections of an exported model on ``dataset`` and the per-node firing rates (simulator)."""
+    spec = graph.metadata.get("detection")
+    if not spec:
+        raise NeurosimError("the model's graph.json has no 'detection' metadata: it is not an exported detector")
+    sim = Simulator(graph)
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    detections, traces = [], []
+    for start in range(0, n, batch_size):
+        xs = np.stack([dataset[i][0] for i in range(start, min(n, start + batch_size))])
+        result = sim.run(xs)
+        detections += decode(spec, {name: result.outputs[name].mean(axis=1) for name in spec["outputs"]})
+        traces.append(result.trace)
+    return detections, traces
+
+
+def firing_rates(graph, traces) -> dict:
+    """Mean output spike value per neuron per timestep of every event-emitting neuron node."""
+    rates = {}
+    for node in graph.nodes:
+        if node.is_neuron and graph.kinds[node.name] != "analog":
+            spikes = sum(t[node.name].total("out_spikes") for t in traces)
+            slots = sum(t[node.name].neurons * t.batch * t.timesteps for t in traces)
+            rates[node.name] = spikes / slots if slots else 0.0
+    return rates
+
+
+def same_detections(a, b, tol: float = 1e-3) -> bool:
+    return (len(a["labels"]) == len(b["labels"]) and np.array_equal(a["labels"], b["labels"])
+            and np.allclose(a["boxes"], b["boxes"], atol=tol) and np.allclose(a["scores"], b["scores"], atol=1e-4))
+
+
+def evaluate_model(model_dir, checkpoint=None, split: str = "test", limit: int | None = None) -> dict:
+    """mAP of the exported model through the simulator and, given its checkpoint, through torch."""
+    from .config import load_config
+    from .data import build_dataset, ensure_dataset
+
+    graph = load_graph(model_dir)
+    training = graph.metadata.get("training", {})
+    if "config" not in training:
+        raise NeurosimError(f"{model_dir} records no training config: cannot tell which dataset to evaluate on")
+    config = load_config(training["config"])
+    ensure_dataset(config)
+    dataset = build_dataset(config, split)
+    sim_dets, traces = simulate_detections(graph, dataset, limit=limit)
+    subset = dict(enumerate(sim_dets))
+    result = {"split": split, "images": len(sim_dets), "sim": _stats(dataset.evaluate(subset)),
+              "firing_rates": firing_rates(graph, traces)}
+    if checkpoint is not None:
+        import torch
+
+        from ..detect import HeadSpec
+        from .loop import load_checkpoint, model_from_checkpoint, predict
+
+        model = model_from_checkpoint(load_checkpoint(checkpoint))
+        torch_dets = predict(model, dataset, HeadSpec.from_dict(graph.metadata["detection"]), limit=limit)
+        result["torch"] = _stats(dataset.evaluate(dict(enumerate(torch_dets))))
+        agree = sum(same_detections(a, b) for a, b in zip(sim_dets, torch_dets))
+        result["identical_detections"] = f"{agree}/{len(sim_dets)}"
+        del torch
+    return result
+
+
+def _stats(stats: dict) -> dict:
+    return {"map50": round(float(stats["AP50"]), 4), "map": round(float(stats["AP"]), 4)}
+
+
+def write_card(model_dir, evaluation: dict, checkpoint_state: dict | None, twin: dict | None = None,
+               command: str | None = None) -> dict:
+    """card.json + README.md for ``model_dir`` from an evaluation and the training checkpoint."""
+    model_dir = Path(model_dir)
+    graph = load_graph(model_dir)
+    meta = graph.metadata
+    training = meta.get("training", {})
+    config = training.get("config", {})
+    card = {
+        "card_version": CARD_VERSION,
+        "name": model_dir.name,
+        "family": meta.get("family"),
+        "neuron": meta.get("neuron"),
+        "scale": config.get("model", {}).get("scale"),
+        "parameters": graph.parameter_count(),
+        "T": meta.get("T"), "D": meta.get("D"),
+        "dataset": config.get("data", {}), "classes": meta.get("class_names"),
+        "training": {
+            "command": command or f"neurosim train scenarios/train/{model_dir.name}.yaml --out runs/{model_dir.name}",
+            "config": config, "seed": config.get("seed"),
+            "epochs": training.get("epochs_done"),
+            "wall_time_s": round(checkpoint_state["elapsed_s"], 1) if checkpoint_state else None,
+            "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+            "history": checkpoint_state.get("history") if checkpoint_state else None,
+        },
+        "evaluation": evaluation,
+        "ann_twin": twin,
+    }
+    write_text_atomic(model_dir / "card.json", json.dumps(card, indent=1) + "\n")
+    write_text_atomic(model_dir / "README.md", render_card(card))
+    return card
+
+
+def render_card(card: dict) -> str:
+    ev = card["evaluation"]
+    lines = [f"# {card['name']}", "",
+             f"{card['family']} ({card['scale']} scale, neuron {card['neuron']}), T={card['T']}, D={card['D']}, "
+             f"{card['parameters']:,} parameters, trained on {card['dataset'].get('dataset')}.", "",
+             "| measured on the " + ev["split"] + f" split ({ev['images']} samples) | mAP@50 | mAP@50:95 |",
+             "|---|---:|---:|",
+             f"| event-driven simulator | {ev['sim']['map50']:.3f} | {ev['sim']['map']:.3f} |"]
+    if "torch" in ev:
+        lines.append(f"| torch | {ev['torch']['map50']:.3f} | {ev['torch']['map']:.3f} |")
+    if card.get("ann_twin"):
+        tw = card["ann_twin"]
+        lines.append(f"| ANN twin ({tw['name']}) | {tw['map50']:.3f} | {tw['map']:.3f} |")
+    if "identical_detections" in ev:
+        lines += ["", f"Images whose detections are identical through torch and the simulator: {ev['identical_detections']}."]
+    tr = card["training"]
+    lines += ["", "## Training", "", f"    {tr['command']}", "",
+              f"Seed {tr['seed']}, {tr['epochs']} epochs, {tr['wall_time_s']} s on {tr['machine']}.",
+              "The full config is in card.json.", "", "## Firing rates (spikes per neuron per timestep)", ""]
+    rates = ev.get("firing_rates", {})
+    if rates:
+        lines += ["| layer | rate |", "|---|---:|"] + [f"| {k} | {v:.4f} |" for k, v in rates.items()]
+        lines += ["", f"Mean over layers: {np.mean(list(rates.values())):.4f}."]
+    return "\n".join(lines) + "\n"
