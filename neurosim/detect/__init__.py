@@ -10,9 +10,11 @@ from neurosim.detect.decode import (
     dense_predictions,
     select_detections,
 )
-from neurosim.detect.spec import HEAD_TYPES, HeadSpec, HeadSpecError
+from neurosim.detect.readout import read_out
+from neurosim.detect.spec import HEAD_TYPES, READOUTS, HeadSpec, HeadSpecError
 
 __all__ = [
+    "read_out", "READOUTS",
     "HEAD_TYPES", "HeadSpec", "HeadSpecError", "anchor_points", "apply_box_deltas", "decode",
     "dense_predictions", "retina_anchors", "retina_cell_anchors", "select_detections",
 ]

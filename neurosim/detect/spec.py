@@ -41,6 +41,9 @@ def _sequence(value, what: str) -> tuple:
     return tuple(value)
 
 
+READOUTS = ("mean", "last")
+
+
 @dataclass(frozen=True)
 class HeadSpec:
     """Specification of a detection head.
@@ -59,6 +62,9 @@ class HeadSpec:
     * ``anchor_sizes`` (retina): one base size per level, in pixels.
     * ``anchor_ratios`` / ``anchor_scales`` (retina): ``A = len(ratios) * len(scales)`` anchors
       per position, ratio-major: anchor ``a = i_ratio * len(scales) + i_scale``.
+    * ``readout``: how per-timestep head outputs become one prediction: ``"mean"`` over T (rate
+      decoding: SpikeYOLO, EMS-YOLO) or ``"last"`` timestep (a decoder that integrates over time,
+      as Spiking RetinaNet's attention spike decoder). See :func:`neurosim.detect.read_out`.
     """
 
     type: str
@@ -71,8 +77,11 @@ class HeadSpec:
     anchor_sizes: tuple | None = None
     anchor_ratios: tuple = DEFAULT_ANCHOR_RATIOS
     anchor_scales: tuple = DEFAULT_ANCHOR_SCALES
+    readout: str = "mean"
 
     def __post_init__(self):
+        if self.readout not in READOUTS:
+            raise HeadSpecError(f"readout must be one of {READOUTS}, got {self.readout!r}")
         if self.type not in HEAD_TYPES:
             raise HeadSpecError(f"detection head type must be one of {HEAD_TYPES}, got {self.type!r}")
         self._set("num_classes", _positive_int(self.num_classes, "num_classes"))
@@ -188,6 +197,8 @@ class HeadSpec:
             doc["anchor_sizes"] = list(self.anchor_sizes)
             doc["anchor_ratios"] = list(self.anchor_ratios)
             doc["anchor_scales"] = list(self.anchor_scales)
+        if self.readout != "mean":
+            doc["readout"] = self.readout
         return doc
 
     @classmethod

@@ -37,13 +37,22 @@ class Simulator:
 
     ``precision`` is ``"float32"`` (reproduces float32 torch) or ``"float64"``; pass
     ``fixed_point=FixedPointConfig(...)`` for the integer mode that reproduces integer hardware.
-    Prepare once, run many times.
+    ``readout="last"`` (default: the graph's ``metadata["readout"]``, else ``"every"``) runs the
+    nodes that feed no neuron (a hybrid network's ANN head) only at the last timestep, where
+    their result is read: they are neither computed nor counted at earlier timesteps, and the
+    outputs hold that one timestep ([B, 1, *shape]). Prepare once, run many times.
     """
 
-    def __init__(self, graph: Graph, precision: str = "float32", fixed_point: FixedPointConfig | None = None):
+    def __init__(self, graph: Graph, precision: str = "float32", fixed_point: FixedPointConfig | None = None,
+                 readout: str | None = None):
         if precision not in PRECISIONS:
             raise NeurosimError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        readout = readout or graph.metadata.get("readout", "every")
+        if readout not in ("every", "last"):
+            raise NeurosimError(f"readout must be 'every' or 'last', got {readout!r}")
         self.graph = graph
+        self.readout = readout
+        self.every_step = _feeds_a_neuron(graph) if readout == "last" else {n.name for n in graph.nodes}
         self.fixed = FixedPointPlan(graph, fixed_point) if fixed_point is not None else None
         self.dtype = np.float64 if self.fixed is not None else PRECISIONS[precision]
         self.fused_adds = _find_fusable_adds(graph)
@@ -57,7 +66,8 @@ class Simulator:
         trace = Trace(batch=batch, timesteps=timesteps)
         for node in graph.nodes:
             trace.nodes[node.name] = _empty_node_trace(node, graph, batch, timesteps, record_rasters)
-        outputs = {name: np.zeros((batch, timesteps) + graph.shapes[name], np.float32 if self.dtype == np.float32 else np.float64)
+        out_steps = 1 if self.readout == "last" else timesteps
+        outputs = {name: np.zeros((batch, out_steps) + graph.shapes[name], np.float32 if self.dtype == np.float32 else np.float64)
                    for name in graph.outputs}
         fuse = {} if record_rasters else self.fused_adds
         for b in range(batch):
@@ -67,7 +77,10 @@ class Simulator:
                 acts: dict[str, steps.Act] = {}
                 for add_name in fuse:
                     self.steps[add_name].clear_buffer()
+                last = t == timesteps - 1
                 for node in graph.nodes:
+                    if not last and node.name not in self.every_step:
+                        continue
                     step = self.steps[node.name]
                     if isinstance(node, ir.Input):
                         act = step.feed(batched[node.name][b, t], trace.nodes[node.name], b, t)
@@ -79,7 +92,10 @@ class Simulator:
                     if node_trace.raster is not None:
                         node_trace.raster[b, t] = steps.to_torch_layout(act, graph.shapes[node.name], self.fixed)
                 for name in graph.outputs:
-                    outputs[name][b, t] = steps.to_torch_layout(acts[name], graph.shapes[name], self.fixed)
+                    if out_steps == timesteps:
+                        outputs[name][b, t] = steps.to_torch_layout(acts[name], graph.shapes[name], self.fixed)
+                    elif last:
+                        outputs[name][b, 0] = steps.to_torch_layout(acts[name], graph.shapes[name], self.fixed)
         for name, step in self.steps.items():
             step.finalize(trace.nodes[name])
         return SimResult(outputs=outputs, trace=trace)
@@ -119,9 +135,20 @@ class Simulator:
 
 
 def simulate(graph: Graph, inputs, precision: str = "float32", fixed_point: FixedPointConfig | None = None,
-             record_rasters: bool = False) -> SimResult:
+             record_rasters: bool = False, readout: str | None = None) -> SimResult:
     """Run ``graph`` on ``inputs`` ([T, *shape] or [B, T, *shape]); return outputs and Trace."""
-    return Simulator(graph, precision=precision, fixed_point=fixed_point).run(inputs, record_rasters=record_rasters)
+    return Simulator(graph, precision=precision, fixed_point=fixed_point, readout=readout).run(
+        inputs, record_rasters=record_rasters)
+
+
+def _feeds_a_neuron(graph: Graph) -> set[str]:
+    """Neuron nodes and every node with a path to one: what must run at every timestep."""
+    consumers = graph.consumers()
+    needed: set[str] = set()
+    for node in reversed(graph.nodes):
+        if node.is_neuron or any(c in needed for c in consumers[node.name]):
+            needed.add(node.name)
+    return needed
 
 
 def _find_fusable_adds(graph: Graph) -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..detect import decode
+from ..detect import decode, read_out
 from ..errors import NeurosimError
 from ..fsutil import write_text_atomic
 from ..ir import load_graph
@@ -28,7 +28,7 @@ def simulate_detections(graph, dataset, batch_size: int = 8, limit: int | None =
     for start in range(0, n, batch_size):
         xs = np.stack([dataset[i][0] for i in range(start, min(n, start + batch_size))])
         result = sim.run(xs)
-        detections += decode(spec, {name: result.outputs[name].mean(axis=1) for name in spec["outputs"]})
+        detections += decode(spec, read_out(spec, result.outputs))
         traces.append(result.trace)
     return detections, traces
 
