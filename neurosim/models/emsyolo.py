@@ -76,12 +76,11 @@ class _Residual(nn.Module):
         return self.c2.export(exporter, export_neuron(self.n2, exporter, y, f"{name}.n2"), f"{name}.conv2")
 
 
-class EMSBlock(nn.Module):
-    """EMS-Block1 (the authors' BasicBlock_2; BasicBlock_1 when ``hidden`` is given)."""
+class _Shortcut(nn.Module):
+    """Identity, or ``BN(conv1x1(N(maxpool_s(x))))`` when the block changes stride or width."""
 
-    def __init__(self, cin, cout, k=3, stride=1, neuron="lif", hidden=None):
+    def __init__(self, cin, cout, stride, neuron):
         super().__init__()
-        self.residual = _Residual(cin, cout, k, stride, neuron, hidden)
         self.project = stride != 1 or cin != cout
         if self.project:
             self.pool = _Pool(stride)
@@ -90,16 +89,29 @@ class EMSBlock(nn.Module):
             nn.init.constant_(self.conv.bn.weight, 0.5)
 
     def forward(self, x):
-        shortcut = self.conv(self.neuron(self.pool(x))) if self.project else x
-        return self.residual(x) + shortcut
+        return self.conv(self.neuron(self.pool(x))) if self.project else x
+
+    def export(self, exporter, x, name):
+        if not self.project:
+            return x
+        s = self.pool.export(exporter, x, f"{name}.pool")
+        return self.conv.export(exporter, export_neuron(self.neuron, exporter, s, f"{name}.n"), f"{name}.conv")
+
+
+class EMSBlock(nn.Module):
+    """EMS-Block1 (the authors' BasicBlock_2; BasicBlock_1 when ``hidden`` is given)."""
+
+    def __init__(self, cin, cout, k=3, stride=1, neuron="lif", hidden=None):
+        super().__init__()
+        self.residual = _Residual(cin, cout, k, stride, neuron, hidden)
+        self.shortcut = _Shortcut(cin, cout, stride, neuron)
+
+    def forward(self, x):
+        return self.residual(x) + self.shortcut(x)
 
     def export(self, exporter, x, name):
         res = self.residual.export(exporter, x, f"{name}.res")
-        if not self.project:
-            return exporter.builder.add(res, x, name=name)
-        s = self.pool.export(exporter, x, f"{name}.short.pool")
-        s = self.conv.export(exporter, export_neuron(self.neuron, exporter, s, f"{name}.short.n"), f"{name}.short.conv")
-        return exporter.builder.add(res, s, name=name)
+        return exporter.builder.add(res, self.shortcut.export(exporter, x, f"{name}.short"), name=name)
 
 
 class EMSConcatBlock(nn.Module):

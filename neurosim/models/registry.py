@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from ..errors import NeurosimError
 
-FAMILIES = ("spikeyolo", "emsyolo", "hoyer")
-NEURONS = {"spikeyolo": ("ilif", "relu"), "emsyolo": ("lif", "relu"), "hoyer": ("hoyer", "relu")}
+FAMILIES = ("spikeyolo", "emsyolo", "hoyer", "retina")
+NEURONS = {"spikeyolo": ("ilif", "relu"), "emsyolo": ("lif", "relu"), "hoyer": ("hoyer", "relu"),
+           "retina": ("lif", "relu")}
 
 
 def build_model(config: dict, num_classes: int, input_size, in_channels: int = 3):
-    """``config``: family (spikeyolo | emsyolo | hoyer), scale, neuron, T, D, backbone, ...
+    """``config``: family (spikeyolo | emsyolo | hoyer | retina), scale, neuron, T, D, backbone, ...
 
     ``hoyer`` is the one-time-step detector of Datta et al.: the EMS-ResNet detector with Hoyer
     spikes at T = 1. ``neuron: relu`` builds any family's ANN twin.
@@ -26,6 +27,11 @@ def build_model(config: dict, num_classes: int, input_size, in_channels: int = 3
         return SpikeYOLO(scale=config.get("scale", "tiny"), num_classes=num_classes, T=T, D=int(config.get("D", 4)),
                          neuron=neuron, in_channels=in_channels, decay=float(config.get("decay", 0.25)),
                          decay_input=bool(config.get("decay_input", False)))
+    if family == "retina":
+        from .retina import SpikingRetinaNet
+
+        return SpikingRetinaNet(scale=config.get("scale", "tiny"), num_classes=num_classes, T=T, neuron=neuron,
+                                in_channels=in_channels, input_size=tuple(input_size))
     from .emsyolo import EMSYOLO
 
     if family == "hoyer" and T != 1:

@@ -29,6 +29,8 @@ def export_checkpoint(checkpoint, out_dir) -> Path:
         "detection": model.head_spec(info["input_shape"][1:]),
         "training": {"config": config, "epochs_done": state["epoch"] + 1, "best_map50": state["best_map50"]},
     }
+    if hasattr(model, "metadata"):  # e.g. Spiking RetinaNet: readout at the last timestep
+        metadata.update(model.metadata(info["input_shape"][1:]))
     graph = export_graph(model, info["input_shape"], metadata=metadata)
     save_graph(graph, out_dir)
     return Path(out_dir)

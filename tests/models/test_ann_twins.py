@@ -7,7 +7,7 @@ from neurosim.models.export import export_graph  # noqa: E402
 from neurosim.models.registry import NEURONS, build_model  # noqa: E402
 
 
-@pytest.mark.parametrize("family", ["spikeyolo", "emsyolo", "hoyer"])
+@pytest.mark.parametrize("family", ["spikeyolo", "emsyolo", "hoyer", "retina"])
 def test_twin_has_the_same_parameters_and_graph(family):
     T = 1 if family == "hoyer" else 2
     snn = build_model({"family": family, "T": T}, 3, (64, 64))

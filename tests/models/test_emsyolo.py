@@ -9,16 +9,7 @@ from neurosim.models.emsyolo import EMSYOLO  # noqa: E402
 from neurosim.models.export import export_graph  # noqa: E402
 from neurosim.models.neurons import LIF  # noqa: E402
 from neurosim.sim import simulate  # noqa: E402
-
-
-def randomize_bn(model, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.2)
+from tests.models.helpers import randomize_bn  # noqa: E402
 
 
 def spike_counts(model, x):

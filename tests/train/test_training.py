@@ -21,14 +21,14 @@ from neurosim.train.loop import load_checkpoint, model_from_checkpoint, train  #
 def config(tmp_path, family="spikeyolo", epochs=2, **train):
     return load_config({
         "seed": 3,
-        "data": {"dataset": "shapes", "root": str(tmp_path.parent / "shapes64"), "T": 2 if family == "emsyolo" else 1,
+        "data": {"dataset": "shapes", "root": str(tmp_path.parent / "shapes64"), "T": 2 if family in ("emsyolo", "retina") else 1,
                  "counts": {"train": 8, "val": 4, "test": 4}, "image_size": 64},
         "model": {"family": family, "scale": "tiny"},
         "train": dict({"epochs": epochs, "batch_size": 4, "val_every": 1, "workers": 0, "hflip": False}, **train),
     })
 
 
-@pytest.mark.parametrize("family", ["spikeyolo", "emsyolo", "hoyer"])
+@pytest.mark.parametrize("family", ["spikeyolo", "emsyolo", "hoyer", "retina"])
 def test_loss_decreases(tmp_path, family):
     cfg = config(tmp_path, family, epochs=4, lr=0.003, warmup_epochs=0)
     if family == "hoyer":
