@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -44,7 +45,8 @@ def run_train(args) -> int:
     if args.epochs:
         config["train"]["epochs"] = args.epochs
     summary = train(config, Path(args.out), resume=args.resume, quiet=args.quiet)
-    print(json.dumps({k: v for k, v in summary.items() if k != "history"}))
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 reports
+        print(json.dumps({k: v for k, v in summary.items() if k != "history"}))
     return 0
 
 
