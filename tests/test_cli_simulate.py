@@ -45,3 +45,28 @@ def test_data_command_generates_a_small_shapes_set(tmp_path, capsys):
     assert (tmp_path / "s" / "annotations" / "instances_test.json").is_file()
     assert main(["data", "shapes", str(tmp_path / "s"), "--counts", "3,2"]) == 2
     assert "--counts must be three integers" in capsys.readouterr().err
+
+
+def test_simulate_on_a_chip_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["simulate", "example:tiny-snn", "--T", "2", "--chip", "loihi", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "energy per inference" in text and "SNN/ANN energy" in text
+    report = json.loads((out / "report.json").read_text())
+    assert report["schema"] == "neurosim-report" and report["profile"]["name"] == "loihi"
+    assert (out / "layers.csv").read_text().count("\n") >= 4
+
+
+def test_simulate_on_a_chip_it_does_not_fit_is_one_sentence(tmp_path, capsys):
+    assert main(["simulate", "example:tiny-snn", "--chip", "speck", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "speck" in err and "Traceback" not in err and not (tmp_path / "o").exists()
+    assert main(["simulate", "example:tiny-snn", "--chip", "nonesuch"]) == 2
+    assert "available profiles" in capsys.readouterr().err
+
+
+def test_chips_lists_every_profile(capsys):
+    assert main(["chips"]) == 0
+    out = capsys.readouterr().out
+    for name in ("paper-45nm", "memory-45nm", "loihi", "truenorth", "speck", "ann-45nm"):
+        assert name in out

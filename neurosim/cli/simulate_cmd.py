@@ -15,8 +15,8 @@ from .tables import format_table
 
 EXAMPLES_TEXT = """examples:
   neurosim simulate example:tiny-snn --T 4
-  neurosim simulate trained/spikeyolo-shapes --T 1 --images 8
-  neurosim simulate MODEL_DIR --input batch.npy --json"""
+  neurosim simulate trained/spikeyolo-shapes --chip loihi --images 16 --out out/sy-loihi
+  neurosim simulate MODEL_DIR --input batch.npy --chip memory-45nm --json"""
 
 
 def add_parser(sub):
@@ -24,12 +24,15 @@ def add_parser(sub):
                        description="Simulate a model (an IR directory or example:NAME) event by event.",
                        epilog=EXAMPLES_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help=f"model directory (graph.json + weights.npz) or example:NAME ({', '.join(EXAMPLES)})")
-    p.add_argument("--T", type=int, default=4, help="timesteps (default 4)")
-    p.add_argument("--images", type=int, default=1, help="number of samples (default 1)")
+    p.add_argument("--chip", help="hardware profile to cost the run on (see 'neurosim chips' or hwmodels/)")
+    p.add_argument("--T", type=int, help="timesteps (default: the model's own T, else 4)")
+    p.add_argument("--images", type=int, default=None,
+                   help="number of samples (default: 8 from a trained model's test split, else 1)")
+    p.add_argument("--out", help="directory for report.json and layers.csv (with --chip)")
     p.add_argument("--input", help=".npy file with inputs [B, T, *shape] (default: a seeded synthetic input)")
     p.add_argument("--precision", choices=["float32", "float64"], default="float32")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print the per-layer counts as JSON")
+    p.add_argument("--json", action="store_true", help="print the per-layer counts (or the chip report) as JSON")
     p.set_defaults(func=run)
 
 
@@ -40,24 +43,27 @@ def load_model(spec: str):
 
 
 def run(args) -> int:
-    if args.T < 1 or args.images < 1:
-        raise NeurosimError("--T and --images must be at least 1")
     graph = load_model(args.model)
+    timesteps = args.T or int(graph.metadata.get("T", 4))
+    if timesteps < 1 or (args.images is not None and args.images < 1):
+        raise NeurosimError("--T and --images must be at least 1")
+    dataset = None
     if args.input:
-        path = Path(args.input)
-        if not path.is_file():
-            raise NeurosimError(f"input file {path} does not exist")
-        try:
-            x = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise NeurosimError(f"input file {path} is not a readable .npy array ({exc})") from None
+        x = _load_input_file(Path(args.input))
+    elif "training" in graph.metadata and "detection" in graph.metadata:
+        dataset = _model_dataset(graph, timesteps)
+        n = min(args.images or 8, len(dataset))
+        x = np.stack([dataset[i][0] for i in range(n)])
     else:
-        x = example_input(graph, args.T, args.images, args.seed)
+        x = example_input(graph, timesteps, args.images or 1, args.seed)
     result = simulate(graph, x, precision=args.precision)
+    accuracy = _accuracy(graph, dataset, result) if dataset is not None else None
+    if args.chip:
+        return _cost_on_chip(args, graph, result.trace, accuracy)
     rows = layer_rows(graph, result.trace)
     if args.json:
         print(json.dumps({"model": args.model, "batch": result.trace.batch, "timesteps": result.trace.timesteps,
-                          "layers": rows}, indent=1))
+                          "accuracy": accuracy, "layers": rows}, indent=1))
         return 0
     print(f"{graph.metadata.get('name', args.model)}: {len(graph)} nodes, {graph.parameter_count():,} parameters, "
           f"B={result.trace.batch}, T={result.trace.timesteps}")
@@ -67,7 +73,79 @@ def run(args) -> int:
     totals = result.trace.totals()
     print(f"total per sample: {totals['syn_ops'] / result.trace.batch:,.0f} synaptic ops, "
           f"{totals['macs'] / result.trace.batch:,.0f} MACs, {totals['out_spikes'] / result.trace.batch:,.0f} events")
+    if accuracy:
+        print(f"mAP@50 {accuracy['map50']:.3f}, mAP@50:95 {accuracy['map']:.3f} on {accuracy['images']} test images")
     return 0
+
+
+def _load_input_file(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise NeurosimError(f"input file {path} does not exist")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise NeurosimError(f"input file {path} is not a readable .npy array ({exc})") from None
+
+
+def _model_dataset(graph, timesteps: int):
+    """The test split of the dataset a trained model records in its metadata (generated if missing)."""
+    from ..train.config import load_config
+    from ..train.data import build_dataset, ensure_dataset
+
+    config = load_config(graph.metadata["training"]["config"])
+    config["data"]["T"] = timesteps
+    ensure_dataset(config)
+    return build_dataset(config, "test")
+
+
+def _accuracy(graph, dataset, result) -> dict | None:
+    """mAP of the simulated detections on the simulated images (COCO-layout sets only)."""
+    from ..detect import decode, read_out
+
+    if not hasattr(dataset, "coco"):
+        return None
+    spec = graph.metadata["detection"]
+    detections = decode(spec, read_out(spec, result.outputs))
+    stats = dataset.evaluate(dict(enumerate(detections)), subset=True)
+    return {"map50": stats["AP50"], "map": stats["AP"], "images": len(detections)}
+
+
+def _cost_on_chip(args, graph, trace, accuracy) -> int:
+    import neurosim.hw as hw
+    from ..report import write_csv, write_json
+
+    model = hw.hardware_model(args.chip)
+    report = model.cost(trace, model.place(graph), graph)
+    totals = report.totals()
+    if args.json:
+        doc = report.to_dict()
+        doc["accuracy"] = accuracy
+        print(json.dumps(doc, indent=1, default=float))
+    else:
+        print(report.table())
+        print(summary_lines(report, totals, accuracy))
+    if args.out:
+        out = Path(args.out)
+        write_json(report, out / "report.json")
+        write_csv(report, out / "layers.csv", cores_path=out / "cores.csv")
+        print(f"wrote {out / 'report.json'}, {out / 'layers.csv'}, {out / 'cores.csv'}")
+    return 0
+
+
+def summary_lines(report, totals, accuracy) -> str:
+    lines = [f"energy per inference: {totals['energy_per_inference'] * 1e6:.3f} uJ "
+             f"({', '.join(f'{k} {v * 1e6 / report.batch:.3f}' for k, v in totals['energy_by_component'].items() if v)} uJ)"]
+    if totals.get("latency_per_inference"):
+        lines.append(f"latency per inference: {totals['latency_per_inference'] * 1e3:.3f} ms, "
+                     f"throughput {totals['throughput']:.1f} inferences/s")
+    if totals.get("cores_used"):
+        lines.append(f"fits: {totals['fits']}, {totals['cores_used']} cores on {totals.get('chips_used') or 1} chip(s)")
+    for c in (report.ann_twin or {}).get("comparisons", []):
+        lines.append(f"SNN/ANN energy: {c['snn_over_ann']:.3f} ({c['snn_profile']} vs ANN twin on {c['ann_profile']}); "
+                     f"this chip / ANN twin on {c['ann_profile']}: {c['this_over_ann']:.3f}")
+    if accuracy:
+        lines.append(f"mAP@50 {accuracy['map50']:.3f}, mAP@50:95 {accuracy['map']:.3f} on {accuracy['images']} test images")
+    return "\n".join(lines)
 
 
 def layer_rows(graph, trace) -> list[dict]:

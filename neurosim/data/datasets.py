@@ -171,11 +171,16 @@ class CocoDataset:
                     for b, s, c in zip(xywh, scores, labels)]
         return out
 
-    def evaluate(self, detections, *, verbose: bool = False) -> dict[str, float]:
-        """COCO mAP of per-sample detections (see the module docstring)."""
+    def evaluate(self, detections, *, verbose: bool = False, subset: bool = False) -> dict[str, float]:
+        """COCO mAP of per-sample detections (see the module docstring); ``subset=True`` scores
+        only the samples that ``detections`` covers instead of the whole split."""
         from neurosim.eval.coco_map import evaluate_coco
 
-        return evaluate_coco(self.coco, self.coco_predictions(detections), verbose=verbose)
+        image_ids = None
+        if subset:
+            indices = detections.keys() if isinstance(detections, Mapping) else range(len(detections))
+            image_ids = [self.source.image_ids[int(i)] for i in indices]
+        return evaluate_coco(self.coco, self.coco_predictions(detections), verbose=verbose, image_ids=image_ids)
 
 
 class ShapesDataset(CocoDataset):

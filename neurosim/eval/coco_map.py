@@ -138,9 +138,10 @@ def _clean_predictions(gt: COCO, predictions: Sequence[Mapping]) -> list[dict]:
 
 
 def evaluate_coco(gt: COCO | str | os.PathLike, predictions: Sequence[Mapping], *,
-                  verbose: bool = False) -> dict[str, float]:
+                  verbose: bool = False, image_ids: Sequence[int] | None = None) -> dict[str, float]:
     """COCO box mAP of ``predictions`` ({image_id, category_id, bbox [x, y, w, h], score})
-    against ``gt`` (a COCO object or an instances JSON path), over every ground-truth image.
+    against ``gt`` (a COCO object or an instances JSON path), over every ground-truth image,
+    or over ``image_ids`` only (pycocotools' ``params.imgIds``).
 
     Returns {name: value} for the names in :data:`STAT_NAMES`. pycocotools' prints are shown
     only when ``verbose``.
@@ -152,6 +153,8 @@ def evaluate_coco(gt: COCO | str | os.PathLike, predictions: Sequence[Mapping], 
     with quiet_pycocotools(verbose):
         coco_dt = coco_gt.loadRes(clean)
         evaluator = COCOeval(coco_gt, coco_dt, "bbox")
+        if image_ids is not None:
+            evaluator.params.imgIds = sorted(int(i) for i in image_ids)
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()

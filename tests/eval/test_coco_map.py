@@ -155,3 +155,14 @@ def test_builders_from_arrays():
     preds = predictions_from_boxes(1, [[0, 0, 10, 10]], [0.5], [1])
     assert preds == [{"image_id": 1, "category_id": 1, "bbox": [0.0, 0.0, 10.0, 10.0], "score": 0.5}]
     assert evaluate_coco(gt, preds)["AP"] == pytest.approx(1.0)
+
+
+def test_image_ids_restrict_the_evaluation():
+    from neurosim.eval.coco_map import coco_gt_from_boxes, evaluate_coco
+
+    boxes = [np.array([[10, 10, 30, 30]], np.float32), np.array([[5, 5, 25, 45]], np.float32)]  # x, y, w, h
+    gt = coco_gt_from_boxes(boxes, [np.array([1]), np.array([1])], width=64, height=64, categories={1: "a"})
+    first = gt.getImgIds()[0]
+    preds = [{"image_id": first, "category_id": 1, "bbox": [10, 10, 30, 30], "score": 0.9}]
+    assert evaluate_coco(gt, preds, image_ids=[first])["AP"] == pytest.approx(1.0)
+    assert evaluate_coco(gt, preds)["AP"] < 0.6
