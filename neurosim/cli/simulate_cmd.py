@@ -5,12 +5,10 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 
-from ..errors import NeurosimError
-from ..examples import EXAMPLES, example_graph, example_input
-from ..ir import load_graph
+from ..examples import EXAMPLES
 from ..sim import simulate
+from .common import detection_accuracy, load_model, model_inputs
 from .tables import format_table
 
 EXAMPLES_TEXT = """examples:
@@ -36,28 +34,11 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def load_model(spec: str):
-    if spec.startswith("example:"):
-        return example_graph(spec.split(":", 1)[1])
-    return load_graph(Path(spec))
-
-
 def run(args) -> int:
     graph = load_model(args.model)
-    timesteps = args.T or int(graph.metadata.get("T", 4))
-    if timesteps < 1 or (args.images is not None and args.images < 1):
-        raise NeurosimError("--T and --images must be at least 1")
-    dataset = None
-    if args.input:
-        x = _load_input_file(Path(args.input))
-    elif "training" in graph.metadata and "detection" in graph.metadata:
-        dataset = _model_dataset(graph, timesteps)
-        n = min(args.images or 8, len(dataset))
-        x = np.stack([dataset[i][0] for i in range(n)])
-    else:
-        x = example_input(graph, timesteps, args.images or 1, args.seed)
+    x, dataset = model_inputs(graph, args.T, args.images, args.input, args.seed)
     result = simulate(graph, x, precision=args.precision)
-    accuracy = _accuracy(graph, dataset, result) if dataset is not None else None
+    accuracy = detection_accuracy(graph, dataset, result) if dataset is not None else None
     if args.chip:
         return _cost_on_chip(args, graph, result.trace, accuracy)
     rows = layer_rows(graph, result.trace)
@@ -76,38 +57,6 @@ def run(args) -> int:
     if accuracy:
         print(f"mAP@50 {accuracy['map50']:.3f}, mAP@50:95 {accuracy['map']:.3f} on {accuracy['images']} test images")
     return 0
-
-
-def _load_input_file(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise NeurosimError(f"input file {path} does not exist")
-    try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise NeurosimError(f"input file {path} is not a readable .npy array ({exc})") from None
-
-
-def _model_dataset(graph, timesteps: int):
-    """The test split of the dataset a trained model records in its metadata (generated if missing)."""
-    from ..train.config import load_config
-    from ..train.data import build_dataset, ensure_dataset
-
-    config = load_config(graph.metadata["training"]["config"])
-    config["data"]["T"] = timesteps
-    ensure_dataset(config)
-    return build_dataset(config, "test")
-
-
-def _accuracy(graph, dataset, result) -> dict | None:
-    """mAP of the simulated detections on the simulated images (COCO-layout sets only)."""
-    from ..detect import decode, read_out
-
-    if not hasattr(dataset, "coco"):
-        return None
-    spec = graph.metadata["detection"]
-    detections = decode(spec, read_out(spec, result.outputs))
-    stats = dataset.evaluate(dict(enumerate(detections)), subset=True)
-    return {"map50": stats["AP50"], "map": stats["AP"], "images": len(detections)}
 
 
 def _cost_on_chip(args, graph, trace, accuracy) -> int:
