@@ -69,3 +69,28 @@ def firing_rate_heatmap(layers: list[str], rates: np.ndarray, path, title: str) 
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label="spikes per neuron")
     return _save(fig, path)
+
+
+def pareto(rows: list[dict], path, twin: dict | None = None) -> Path:
+    """Energy per inference vs mAP@50, one marker per sweep point (labelled T/D), the Pareto
+    front joined, and the ANN twin as a reference marker when known."""
+    from ..sweep import pareto_front
+
+    fig, ax = _figure()
+    for model in dict.fromkeys(r["model"] for r in rows):
+        pts = [r for r in rows if r["model"] == model]
+        ax.scatter([r["energy_uJ"] for r in pts], [r["map50"] for r in pts], label=Path(model).name, zorder=3)
+        for r in pts:
+            ax.annotate(f"T{r['T']}" + (f" D{r['D']}" if r.get("D") else ""), (r["energy_uJ"], r["map50"]),
+                        textcoords="offset points", xytext=(4, 4), fontsize=7)
+    front = sorted(pareto_front(rows), key=lambda r: r["energy_uJ"])
+    ax.plot([r["energy_uJ"] for r in front], [r["map50"] for r in front], "k--", lw=1, label="Pareto front")
+    if twin and twin.get("map50") is not None and twin.get("energy_uJ"):
+        ax.scatter([twin["energy_uJ"]], [twin["map50"]], marker="*", s=160, c="red",
+                   label=f"ANN twin ({twin.get('profile', 'ann-45nm')})", zorder=4)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"energy per inference (uJ, {rows[0]['chip']})")
+    ax.set_ylabel("mAP@50")
+    ax.set_title("accuracy vs energy")
+    ax.legend(fontsize=8)
+    return _save(fig, path)

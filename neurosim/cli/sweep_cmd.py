@@ -1,0 +1,61 @@
+"""``neurosim sweep``: mAP and cost of models over inference T and D, in parallel on Dask."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..errors import NeurosimError
+
+EXAMPLES_TEXT = """examples:
+  neurosim sweep trained/spikeyolo-shapes --T 1,2,4 --D 1,2,4 --chip loihi --out out/sweep
+  neurosim sweep trained/emsyolo-shapes-T1 trained/emsyolo-shapes-T2 trained/emsyolo-shapes --chip memory-45nm --out out/s2
+  neurosim sweep MODEL --T 1,2 --chip loihi --scheduler tcp://127.0.0.1:8786 --out out/s3
+A rerun with the same --out computes only the points that are not saved yet."""
+
+
+def add_parser(sub):
+    p = sub.add_parser("sweep", help="sweep T and D: mAP and cost per point, in parallel on Dask",
+                       description="Evaluate and cost models at several inference T and D. One model: every (T, D) "
+                                   "pair. Several models (trained per point): each at its own T and D unless lists "
+                                   "are given.", epilog=EXAMPLES_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="+")
+    p.add_argument("--T", help="comma-separated timesteps")
+    p.add_argument("--D", help="comma-separated I-LIF maximum spike values")
+    p.add_argument("--chip", default="memory-45nm")
+    p.add_argument("--images", type=int, default=16)
+    p.add_argument("--out", required=True, help="directory for points/*.json, sweep.csv, sweep.png")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=2, help="local Dask workers (default 2)")
+    group.add_argument("--scheduler", help="address of an existing Dask scheduler")
+    p.add_argument("--twin", help="the ANN twin's model directory (its card's mAP is the reference)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import neurosim.hw as hw
+
+    from ..ir import load_graph
+    from ..sweep import parse_list, plan_points, run_sweep, write_outputs
+
+    hw.load_profile(args.chip)  # an unknown chip fails before any work
+    for model in args.models:
+        load_graph(model)
+    points = plan_points(args.models, parse_list(args.T, "T"), parse_list(args.D, "D"), args.chip, args.images)
+    rows, computed = run_sweep(points, args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
+    twin = None
+    if args.twin:
+        card = Path(args.twin) / "card.json"
+        if not card.is_file():
+            raise NeurosimError(f"the ANN twin {args.twin} has no card.json")
+        energy = next((r["ann_energy_uJ"] for r in rows if r.get("ann_energy_uJ")), None)
+        twin = {"map50": json.loads(card.read_text())["evaluation"]["sim"]["map50"], "energy_uJ": energy}
+    write_outputs(rows, args.out, twin)
+    print(f"{len(points)} points ({len(computed)} computed now, {len(points) - len(computed)} reused) -> "
+          f"{Path(args.out) / 'sweep.csv'}")
+    for r in rows:
+        status = (f"mAP@50 {r['map50']:.3f}, " if r.get("map50") is not None else "") + \
+                 (f"{r['energy_uJ']:.2f} uJ" if r.get("fits") else f"does not fit: {r.get('reason')}")
+        print(f"  {Path(r['model']).name} T={r['T']} D={r['D']}: {status}")
+    return 0
