@@ -46,3 +46,29 @@ def test_sparsity_rates_match_the_trace(tmp_path):
 def test_unknown_chip_in_compare_fails_before_simulating(tmp_path, capsys):
     assert main(["compare", "example:tiny-snn", "--chips", "loihi,warp-drive", "--out", str(tmp_path / "o")]) == 2
     assert "warp-drive" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_run_scenario(tmp_path, capsys):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("command: sparsity\nmodel: example:tiny-snn\nT: 2\nimages: 2\n"
+                        f"out: {tmp_path / 'sp'}\n")
+    assert main(["run", str(scenario)]) == 0
+    assert (tmp_path / "sp" / "sparsity.json").is_file()
+    scenario.write_text("command: sparsity\nmodel: example:tiny-snn\nwarp: 9\n")
+    assert main(["run", str(scenario)]) == 2
+    assert "options not accepted by 'sparsity'" in capsys.readouterr().err
+    scenario.write_text("command: [unclosed")
+    assert main(["run", str(scenario)]) == 2
+
+
+def test_shipped_scenarios_parse():
+    from pathlib import Path
+
+    import yaml
+
+    from neurosim.cli import build_parser
+    from neurosim.cli.run_cmd import scenario_argv
+
+    root = Path(__file__).resolve().parent.parent / "scenarios"
+    for path in sorted(root.glob("*.yaml")):
+        build_parser().parse_args(scenario_argv(yaml.safe_load(path.read_text()), str(path)))
