@@ -28,7 +28,10 @@ test-all: $(STAMP)
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
+	# SpikingJelly 2.0 is the baseline of bench_simulate; without its deps (they pull CUDA torchvision)
+	$(PY) -m pip install -q -c constraints.txt --no-deps "spikingjelly==2.0.0" "loguru>=0.7,<1"
 	$(PY) benchmarks/bench_conv_kernel.py
+	$(PY) benchmarks/bench_simulate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
