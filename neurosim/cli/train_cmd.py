@@ -34,6 +34,8 @@ def add_export_parser(sub):
                        epilog=EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("checkpoint")
     e.add_argument("out_dir")
+    e.add_argument("--state-dict", action="store_true",
+                   help="also write OUT_DIR/model.pt: weights (float16) and config, for fine-tuning")
     e.set_defaults(func=run_export)
 
 
@@ -53,7 +55,7 @@ def run_train(args) -> int:
 def run_export(args) -> int:
     from ..train.export import export_checkpoint
 
-    out = export_checkpoint(args.checkpoint, args.out_dir)
+    out = export_checkpoint(args.checkpoint, args.out_dir, with_state_dict=args.state_dict)
     print(f"exported {args.checkpoint} to {out}")
     return 0
 

@@ -151,7 +151,7 @@ def model_from_checkpoint(state: dict):
     info = state["dataset_info"]
     model = build_model(state["config"]["model"] | {"T": state["config"]["data"]["T"]}, info["num_classes"],
                         info["input_shape"][1:], in_channels=info["input_shape"][0])
-    model.load_state_dict(state["model"])
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
     model.eval()
     return model
 
