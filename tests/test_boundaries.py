@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-SIM_SIDE = ["neurosim.ir", "neurosim.sim", "neurosim.hw", "neurosim.report", "neurosim.data", "neurosim.eval",
+SIM_SIDE = ["neurosim.ir", "neurosim.sim", "neurosim.hw", "neurosim.report", "neurosim.data", "neurosim.eval", "neurosim.claims",
             "neurosim.detect"]
 
 

@@ -1,0 +1,179 @@
+"""Break-even firing rate: the uniform rate at which an SNN's energy on a hardware profile equals
+its ANN twin's energy on a reference profile.
+
+:func:`synthetic_trace` builds the Trace that :func:`neurosim.sim.simulate` would count if every
+event-emitting neuron fired ``rate`` events per neuron per timestep, spread uniformly:
+
+* neuron nodes: ``out_spikes = rate x neurons`` (per channel and ``event_map`` uniform),
+  ``out_nonzero = min(rate, 1) x neurons``, ``neuron_updates = active_neurons = neurons``
+  (assumption: every neuron receives nonzero charge each step, the dense-input worst case);
+* event Inputs fire at ``rate`` too; Add of events sums its inputs' rates, Concat averages them
+  by channels, Upsample/Flatten/MaxPool keep the input rate (assumption for max-pooling);
+* event-fed synaptic nodes: ``syn_ops = input rate x dense MACs`` (padding taps excluded: the
+  (input neuron, output neuron, weight) triplets), uniform per channel; analog-fed ones: dense MACs;
+* analog nodes: ``analog_ops`` as the simulator counts them (Add: size x (inputs - 1), pooling of
+  analog values: in-map window taps, ReLU/SiLU/Sigmoid/Mul/Scale: size, global pooling: input size).
+
+With ``metadata["readout"] == "last"`` the nodes that feed no neuron count only at the last step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hw.ann_twin import dense_macs
+from ..sim.dense_ops import conv_tap_count
+from ..sim.trace import NodeTrace, Trace
+
+
+def _feeds_a_neuron(graph) -> set[str]:
+    consumers = graph.consumers()
+    needed: set[str] = set()
+    for node in reversed(graph.nodes):
+        if node.is_neuron or any(c in needed for c in consumers[node.name]):
+            needed.add(node.name)
+    return needed
+
+
+def synthetic_trace(graph, rate: float, T: int, batch: int = 1) -> Trace:
+    """The Trace of ``graph`` with every event-emitting neuron firing ``rate`` per neuron per step."""
+    trace = Trace(batch=batch, timesteps=T)
+    every = _feeds_a_neuron(graph) if graph.metadata.get("readout") == "last" else None
+    out_rate: dict[str, float] = {}
+    for node in graph.nodes:
+        name, kind, shape = node.name, graph.kinds[node.name], graph.shapes[node.name]
+        size = int(np.prod(shape))
+        in_kind = graph.kinds[node.inputs[0]] if node.inputs else None
+        event_fed = node.is_synaptic and in_kind != "analog"
+        nt = NodeTrace.empty(name, node.op, kind, shape, in_kind, batch, T,
+                             per_channel_syn=shape[0] if event_fed else 0,
+                             event_channels=shape[0] if kind != "analog" else 0)
+        in_rates = [out_rate.get(s, 0.0) for s in node.inputs]
+        counts: dict[str, float] = {}
+        r_out = 0.0
+        if node.op == "input":
+            r_out = rate if kind != "analog" else 0.0
+        elif node.is_neuron:
+            counts["neuron_updates"] = counts["active_neurons"] = size
+            counts["in_nonzero"] = size
+            r_out = rate if kind != "analog" else 0.0
+        elif node.is_synaptic:
+            src = node.inputs[0]
+            n_in = int(np.prod(graph.shapes[src]))
+            macs = dense_macs(node, graph.shapes[src])
+            if event_fed:
+                counts["syn_ops"] = in_rates[0] * macs
+                counts["in_spikes"] = in_rates[0] * n_in
+                counts["in_nonzero"] = min(in_rates[0], 1.0) * n_in
+            else:
+                counts["macs"] = macs
+        elif kind != "analog":  # structural node moving events
+            if node.op == "add":
+                r_out = sum(in_rates)
+            elif node.op == "concat":
+                chans = [graph.shapes[s][0] for s in node.inputs]
+                r_out = sum(r * c for r, c in zip(in_rates, chans)) / sum(chans)
+            elif node.op == "mul":
+                r_out = float(np.prod(in_rates))
+            else:
+                r_out = in_rates[0] if in_rates else 0.0
+        else:  # analog output
+            op = node.op
+            if op == "add":
+                counts["analog_ops"] = size * (len(node.inputs) - 1)
+            elif op in ("maxpool2d", "avgpool2d", "sumpool2d") and in_kind == "analog":
+                c, h, w = graph.shapes[node.inputs[0]]
+                counts["analog_ops"] = conv_tap_count(h, w, node.kernel[0], node.kernel[1], node.stride,
+                                                      node.padding, shape[1], shape[2]) * c
+            elif op in ("relu", "silu", "sigmoid", "mul", "scale"):
+                counts["analog_ops"] = size
+            elif op == "globalavgpool":
+                counts["analog_ops"] = int(np.prod(graph.shapes[node.inputs[0]]))
+        steps = slice(None) if every is None or name in every else slice(T - 1, T)
+        for f, v in counts.items():
+            getattr(nt, f)[:, steps] = v
+        if event_fed:
+            nt.syn_ops_per_channel[:, steps, :] = counts["syn_ops"] / shape[0]
+        if kind != "analog":
+            nt.out_spikes[:, steps] = r_out * size
+            nt.out_nonzero[:, steps] = min(r_out, 1.0) * size
+            nt.out_spikes_per_channel[:, steps, :] = r_out * size / shape[0]
+            n_steps = T if steps == slice(None) else 1
+            nt.event_map[...] = r_out * n_steps * batch
+        out_rate[name] = r_out
+        trace.nodes[name] = nt
+    return trace
+
+
+def max_rate(graph) -> float:
+    """Largest possible spike value: max D over I-LIF nodes, else 1."""
+    return float(max([getattr(n, "max_spike", 1) for n in graph.nodes if n.is_neuron] or [1]))
+
+
+@dataclass
+class BreakEven:
+    rate: float | None
+    reason: str
+    ann_energy: float
+    snn_energy_at_zero: float
+    snn_energy_at_max: float
+    max_rate: float
+    fits: bool | None = None
+
+
+def _snn_cost(graph, profile, T, strict=False):
+    from ..hw import hardware_model
+
+    model = hardware_model(profile)
+    placement = model.place(graph, strict=strict)
+
+    def energy(rate):
+        return model.cost(synthetic_trace(graph, rate, T), placement, ann_twin=False).energy_per_inference
+
+    return energy, placement
+
+
+def ann_energy(graph, against: str) -> float:
+    from ..hw import hardware_model
+
+    return hardware_model(against).cost_twin(graph).energy
+
+
+def ratio_curve(graph, profile, T: int, rates, against: str = "ann-45nm") -> list[tuple[float, float, float, float]]:
+    """``(rate, snn_energy, ann_energy, snn / ann)`` for each rate (J per inference)."""
+    energy, _ = _snn_cost(graph, profile, T)
+    ann = ann_energy(graph, against)
+    out = []
+    for r in rates:
+        e = energy(float(r))
+        out.append((float(r), e, ann, e / ann))
+    return out
+
+
+def break_even_rate(graph, profile, T: int, against: str = "ann-45nm", tol: float = 1e-6,
+                    strict: bool = False) -> BreakEven:
+    """Bisection over the uniform rate in [0, D or 1] for ``E_SNN(profile) = E_ANN(against)``.
+
+    ``rate`` is None (with ``reason``) when the SNN costs more than the ANN even silent, or less
+    even at the maximum rate. Raises DoesNotFit only with ``strict=True``.
+    """
+    energy, placement = _snn_cost(graph, profile, T, strict)
+    ann = ann_energy(graph, against)
+    hi = max_rate(graph)
+    e0, e1 = energy(0.0), energy(hi)
+    common = dict(ann_energy=ann, snn_energy_at_zero=e0, snn_energy_at_max=e1, max_rate=hi, fits=placement.fits)
+    if e0 >= ann:
+        return BreakEven(None, f"the SNN at zero spikes ({e0:.4g} J) already costs at least the ANN "
+                               f"({ann:.4g} J): its fixed costs exceed the ANN's total", **common)
+    if e1 <= ann:
+        return BreakEven(None, f"the SNN at the maximum rate {hi:g} ({e1:.4g} J) still costs no more "
+                               f"than the ANN ({ann:.4g} J): it never crosses", **common)
+    lo, up = 0.0, hi
+    while up - lo > tol * hi:
+        mid = 0.5 * (lo + up)
+        if energy(mid) < ann:
+            lo = mid
+        else:
+            up = mid
+    return BreakEven(0.5 * (lo + up), "crossed", **common)
