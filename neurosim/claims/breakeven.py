@@ -27,19 +27,10 @@ from ..sim.dense_ops import conv_tap_count
 from ..sim.trace import NodeTrace, Trace
 
 
-def _feeds_a_neuron(graph) -> set[str]:
-    consumers = graph.consumers()
-    needed: set[str] = set()
-    for node in reversed(graph.nodes):
-        if node.is_neuron or any(c in needed for c in consumers[node.name]):
-            needed.add(node.name)
-    return needed
-
-
 def synthetic_trace(graph, rate: float, T: int, batch: int = 1) -> Trace:
     """The Trace of ``graph`` with every event-emitting neuron firing ``rate`` per neuron per step."""
     trace = Trace(batch=batch, timesteps=T)
-    every = _feeds_a_neuron(graph) if graph.metadata.get("readout") == "last" else None
+    every = graph.nodes_feeding_neurons() if graph.metadata.get("readout") == "last" else None
     out_rate: dict[str, float] = {}
     for node in graph.nodes:
         name, kind, shape = node.name, graph.kinds[node.name], graph.shapes[node.name]

@@ -93,6 +93,16 @@ class Graph:
                 out[src].append(node.name)
         return out
 
+    def nodes_feeding_neurons(self) -> set[str]:
+        """Neuron nodes and every node with a path to one (what must run at every timestep when
+        only the last timestep's outputs are read)."""
+        consumers = self.consumers()
+        needed: set[str] = set()
+        for node in reversed(self.nodes):
+            if node.is_neuron or any(c in needed for c in consumers[node.name]):
+                needed.add(node.name)
+        return needed
+
     def replace_nodes(self, nodes, metadata=None) -> "Graph":
         """A new graph with the same outputs over ``nodes`` (re-validated)."""
         return Graph.from_nodes(nodes, self.outputs, self.metadata if metadata is None else metadata)
