@@ -139,3 +139,33 @@ def simulate(graph: Graph, inputs, precision: str = "float32", fixed_point: Fixe
     """Run ``graph`` on ``inputs`` ([T, *shape] or [B, T, *shape]); return outputs and Trace."""
     return Simulator(graph, precision=precision, fixed_point=fixed_point, readout=readout).run(
         inputs, record_rasters=record_rasters)
+
+
+def _find_fusable_adds(graph: Graph) -> dict[str, list[str]]:
+    """Adds whose synaptic inputs can scatter straight into the Add's buffer.
+
+    A synaptic input qualifies when the Add is its only consumer, it is not a graph output,
+    and the Add reads it once. Returns add name -> names of the fused synaptic inputs.
+    """
+    consumers = graph.consumers()
+    fused: dict[str, list[str]] = {}
+    for node in graph.nodes:
+        if not isinstance(node, ir.Add) or graph.kinds[node.name] != "analog":
+            continue
+        members = [s for s in node.inputs
+                   if graph.node(s).is_synaptic and consumers[s] == [node.name]
+                   and s not in graph.outputs and node.inputs.count(s) == 1]
+        if members:
+            fused[node.name] = members
+    return fused
+
+
+def _empty_node_trace(node, graph: Graph, batch: int, timesteps: int, record_rasters: bool) -> NodeTrace:
+    kind = graph.kinds[node.name]
+    shape = graph.shapes[node.name]
+    in_kind = graph.kinds[node.inputs[0]] if node.inputs else None
+    per_channel_syn = shape[0] if node.is_synaptic and in_kind != "analog" else 0
+    event_channels = shape[0] if kind != "analog" else 0
+    return NodeTrace.empty(node.name, node.op, kind, shape, in_kind, batch, timesteps,
+                           per_channel_syn=per_channel_syn, event_channels=event_channels,
+                           raster_dtype=np.float32 if record_rasters else None)
