@@ -35,7 +35,7 @@ def add_export_parser(sub):
     e.add_argument("checkpoint")
     e.add_argument("out_dir")
     e.add_argument("--state-dict", action="store_true",
-                   help="also write OUT_DIR/model.pt: weights (float16) and config, for fine-tuning")
+                   help="also write OUT_DIR/model.pt: the torch weights and config (no optimizer state)")
     e.set_defaults(func=run_export)
 
 
