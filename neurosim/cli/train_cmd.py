@@ -36,6 +36,9 @@ def add_export_parser(sub):
     e.add_argument("out_dir")
     e.add_argument("--state-dict", action="store_true",
                    help="also write OUT_DIR/model.pt: the torch weights and config (no optimizer state)")
+    e.add_argument("--unmerged-repconv", action="store_true",
+                   help="SpikeYOLO: keep RepConv as 1x1 -> depthwise -> 1x1 (fewer weights; the depthwise conv then "
+                        "reads analog values) instead of one spike-driven dense 3x3")
     e.set_defaults(func=run_export)
 
 
@@ -55,7 +58,8 @@ def run_train(args) -> int:
 def run_export(args) -> int:
     from ..train.export import export_checkpoint
 
-    out = export_checkpoint(args.checkpoint, args.out_dir, with_state_dict=args.state_dict)
+    out = export_checkpoint(args.checkpoint, args.out_dir, with_state_dict=args.state_dict,
+                            merge_repconv=not args.unmerged_repconv)
     print(f"exported {args.checkpoint} to {out}")
     return 0
 

@@ -24,7 +24,7 @@ def save_slim_state(state: dict, path: Path) -> Path:
     return path
 
 
-def export_checkpoint(checkpoint, out_dir, with_state_dict: bool = False) -> Path:
+def export_checkpoint(checkpoint, out_dir, with_state_dict: bool = False, merge_repconv: bool = True) -> Path:
     """Fold BN, merge RepConv, map every neuron to its IR node; keep the head's analog part.
 
     The graph's metadata carries the head spec (``detection``), the class names, T, D and the
@@ -32,10 +32,15 @@ def export_checkpoint(checkpoint, out_dir, with_state_dict: bool = False) -> Pat
     """
     state = load_checkpoint(checkpoint)
     model = model_from_checkpoint(state)
+    if hasattr(model, "merge_repconv"):
+        # SpikeYOLO: merged RepConv = one dense 3x3 conv on spikes (spike-driven, more weights);
+        # unmerged = 1x1 -> depthwise 3x3 -> 1x1 (as trained; fine for an ANN twin, all analog anyway)
+        model.merge_repconv = merge_repconv
     info = state["dataset_info"]
     config = state["config"]
     metadata = {
         "name": Path(out_dir).name,
+        "repconv": "merged" if merge_repconv else "unmerged",
         "family": config["model"]["family"],
         "neuron": config["model"].get("neuron") or "default",
         "T": config["data"]["T"],
