@@ -99,6 +99,7 @@ def write_card(model_dir, evaluation: dict, checkpoint_state: dict | None, twin:
         "neuron": meta.get("neuron"),
         "scale": config.get("model", {}).get("scale"),
         "parameters": graph.parameter_count(),
+        "parameters_torch": _torch_parameters(checkpoint_state),
         "T": meta.get("T"), "D": meta.get("D"),
         "dataset": config.get("data", {}), "classes": meta.get("class_names"),
         "training": {
@@ -117,11 +118,21 @@ def write_card(model_dir, evaluation: dict, checkpoint_state: dict | None, twin:
     return card
 
 
+def _torch_parameters(state: dict | None) -> int | None:
+    """Trainable weights of the torch model (BN running statistics excluded)."""
+    if not state:
+        return None
+    skip = ("running_mean", "running_var", "num_batches_tracked", "running_extremum")
+    return int(sum(v.numel() for k, v in state["model"].items() if not k.endswith(skip)))
+
+
 def render_card(card: dict) -> str:
     ev = card["evaluation"]
     lines = [f"# {card['name']}", "",
              f"{card['family']} ({card['scale']} scale, neuron {card['neuron']}), T={card['T']}, D={card['D']}, "
-             f"{card['parameters']:,} parameters, trained on {card['dataset'].get('dataset')}.", "",
+             f"{card['parameters']:,} weights in the exported IR"
+             + (f" ({card['parameters_torch']:,} in the torch model)" if card.get("parameters_torch") else "")
+             + f", trained on {card['dataset'].get('dataset')}.", "",
              "| measured on the " + ev["split"] + f" split ({ev['images']} samples) | mAP@50 | mAP@50:95 |",
              "|---|---:|---:|",
              f"| event-driven simulator | {ev['sim']['map50']:.3f} | {ev['sim']['map']:.3f} |"]
