@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/neurosim simulate example:tiny-snn --T 4
+	$(VENV)/bin/neurosim run scenarios/quickstart.yaml
 
 test: $(STAMP)
 	$(VENV)/bin/pytest -q -m "not slow" -p no:cacheprovider

@@ -72,3 +72,17 @@ def test_shipped_scenarios_parse():
     root = Path(__file__).resolve().parent.parent / "scenarios"
     for path in sorted(root.glob("*.yaml")):
         build_parser().parse_args(scenario_argv(yaml.safe_load(path.read_text()), str(path)))
+
+
+def test_energy_components_add_up_per_inference_at_batch_two(tmp_path, capsys):
+    assert main(["compare", "example:tiny-snn", "--T", "2", "--images", "2", "--chips", "loihi,memory-45nm",
+                 "--out", str(tmp_path)]) == 0
+    doc = json.loads((tmp_path / "compare.json").read_text())
+    for row in doc["chips"]:
+        parts = doc["energy_by_component_per_inference"][row["chip"]]
+        assert np.isclose(sum(parts.values()) * 1e6, row["energy_uJ"])
+    assert main(["simulate", "example:tiny-snn", "--T", "2", "--images", "2", "--chip", "memory-45nm"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("energy per inference"))
+    total = float(line.split(":")[1].split("uJ")[0])
+    parts = [float(p.split()[-1]) for p in line.split("(")[1].split(" uJ)")[0].split(",")]
+    assert np.isclose(sum(parts), total, rtol=1e-3)

@@ -51,7 +51,7 @@ def run(args) -> int:
                          "snn_over_ann": "-"})
             continue
         t = report.totals()
-        breakdown[chip] = {k: v / report.batch for k, v in t["energy_by_component"].items()}
+        breakdown[chip] = dict(t["energy_by_component"])  # already per inference
         ratio = next((c["this_over_ann"] for c in (report.ann_twin or {}).get("comparisons", [])
                       if c["ann_profile"] == "ann-45nm"), None)
         rows.append({"chip": chip, "fits": "yes", "energy_uJ": t["energy_per_inference"] * 1e6,

@@ -83,7 +83,7 @@ def _cost_on_chip(args, graph, trace, accuracy) -> int:
 
 def summary_lines(report, totals, accuracy) -> str:
     lines = [f"energy per inference: {totals['energy_per_inference'] * 1e6:.3f} uJ "
-             f"({', '.join(f'{k} {v * 1e6 / report.batch:.3f}' for k, v in totals['energy_by_component'].items() if v)} uJ)"]
+             f"({', '.join(f'{k} {v * 1e6:.3f}' for k, v in totals['energy_by_component'].items() if v)} uJ)"]
     if totals.get("latency_per_inference"):
         lines.append(f"latency per inference: {totals['latency_per_inference'] * 1e3:.3f} ms, "
                      f"throughput {totals['throughput']:.1f} inferences/s")
