@@ -29,20 +29,33 @@ def _figure(width=8, height=4.5):
 
 
 def energy_breakdown(per_chip: dict[str, dict[str, float]], path, title: str) -> Path:
-    """Stacked bars: energy per inference (uJ) by component, one bar per chip profile."""
-    fig, ax = _figure()
+    """Left: energy per inference (uJ) per chip profile, log scale. Right: its composition by
+    component as 100% stacked bars (stacked segments on a log axis would mislead)."""
+    import matplotlib.pyplot as plt
+
+    _figure()  # selects the Agg backend
+    fig, (ax_total, ax_share) = plt.subplots(1, 2, figsize=(11, 4.5))
     names = list(per_chip)
+    totals = np.array([sum(per_chip[n].values()) * 1e6 for n in names])
+    ax_total.bar(names, totals, color="0.35")
+    ax_total.set_yscale("log")
+    ax_total.set_ylabel("energy per inference (uJ)")
+    ax_total.set_xlabel("hardware profile")
+    ax_total.set_title(title)
+    for i, v in enumerate(totals):
+        ax_total.annotate(f"{v:.3g}", (i, v), ha="center", va="bottom", fontsize=8)
     bottom = np.zeros(len(names))
     for comp in COMPONENTS:
-        values = np.array([per_chip[n].get(comp, 0.0) * 1e6 for n in names])
-        if values.any():
-            ax.bar(names, values, bottom=bottom, label=comp)
-            bottom += values
-    ax.set_yscale("log" if bottom.max() > 100 * max(bottom.min(), 1e-12) else "linear")
-    ax.set_ylabel("energy per inference (uJ)")
-    ax.set_xlabel("hardware profile")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+        share = np.array([per_chip[n].get(comp, 0.0) * 1e6 for n in names]) / np.where(totals > 0, totals, 1)
+        if share.any():
+            ax_share.bar(names, share * 100, bottom=bottom, label=comp)
+            bottom += share * 100
+    ax_share.set_ylabel("share of the energy (%)")
+    ax_share.set_xlabel("hardware profile")
+    ax_share.set_title("composition")
+    ax_share.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    for ax in (ax_total, ax_share):
+        ax.tick_params(axis="x", labelrotation=20)
     return _save(fig, path)
 
 
