@@ -1,0 +1,25 @@
+"""``neurosim claims``: check the 5.7x / 5.83x claims and write docs/claims.md."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub):
+    p = sub.add_parser("claims", help="check the papers' 5.7x / 5.83x energy claims; write docs/claims.md",
+                       description="Reproduce the papers' energy arithmetic on paper-scale graphs, re-cost the "
+                                   "shipped detectors on every hardware profile, find break-even firing rates, "
+                                   "and write the report.",
+                       epilog="examples:\n  neurosim claims\n  neurosim claims --out /tmp/claims --images 4",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="docs", help="directory for claims.md, claims.json, img/ (default docs)")
+    p.add_argument("--trained", default="trained", help="folder of shipped models (default trained)")
+    p.add_argument("--images", type=int, default=8, help="test images per shipped model (default 8)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..claims.report import build_claims_report
+
+    path = build_claims_report(args.out, args.trained, args.images)
+    print(f"wrote {path}")
+    return 0
