@@ -31,6 +31,7 @@ def test_errors_are_one_sentence_and_exit_2(tmp_path, capsys):
     assert main(["simulate", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("neurosim: error:") and "does not exist" in err and "Traceback" not in err
+    assert "example:tiny-snn" in err  # the valid choices are named
     assert main(["simulate", "example:nothing"]) == 2
     assert "unknown example" in capsys.readouterr().err
     graph = tiny_snn()

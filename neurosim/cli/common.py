@@ -6,14 +6,24 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NeurosimError
-from ..examples import example_graph, example_input
+from ..examples import EXAMPLES, example_graph, example_input
 from ..ir import load_graph
 
 
 def load_model(spec: str):
+    """A model directory or ``example:NAME``; an unknown one names the valid choices."""
     if spec.startswith("example:"):
         return example_graph(spec.split(":", 1)[1])
-    return load_graph(Path(spec))
+    path = Path(spec)
+    if not path.exists():
+        raise NeurosimError(f"model {spec} does not exist; choose a model directory (shipped: "
+                            f"{', '.join(available_models()) or 'none'}) or one of {', '.join('example:' + e for e in EXAMPLES)}")
+    return load_graph(path)
+
+
+def available_models(root: str = "trained") -> list[str]:
+    """Model directories under ``root`` (those holding a graph.json)."""
+    return sorted(str(p.parent) for p in Path(root).glob("*/graph.json"))
 
 
 
