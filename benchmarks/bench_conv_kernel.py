@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import platform
-import time
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -22,18 +21,9 @@ import numpy as np  # noqa: E402
 from neurosim.ir import GraphBuilder  # noqa: E402
 from neurosim.sim import kernels  # noqa: E402
 from neurosim.sim.steps import make_steps  # noqa: E402
+from timing import best_time  # noqa: E402  (benchmarks/timing.py)
 
 RATES = [0.01, 0.02, 0.05, 0.08, 0.12, 0.20, 0.30, 0.50]
-
-
-def best_time(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main():

@@ -33,6 +33,7 @@ import neurosim.hw as hw  # noqa: E402
 from neurosim.models.export import export_graph  # noqa: E402
 from neurosim.models.registry import build_model  # noqa: E402
 from neurosim.sim import Simulator  # noqa: E402
+from timing import best_time  # noqa: E402  (benchmarks/timing.py)
 
 MODELS = {
     "spikeyolo (T=1, D=4)": {"family": "spikeyolo", "T": 1},
@@ -40,16 +41,6 @@ MODELS = {
     "hoyer (T=1)": {"family": "hoyer", "T": 1},
     "spiking retinanet (T=4)": {"family": "retina", "T": 4},
 }
-
-
-def best_time(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def randomize(model, seed=0):

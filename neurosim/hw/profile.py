@@ -302,15 +302,20 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _quantity(entry, spec: ParamSpec, key: str, fail) -> Quantity:
+def _check_fields(entry, allowed, key: str, fail, described: str) -> None:
+    """``entry`` is a mapping holding exactly the ``allowed`` fields."""
     if not isinstance(entry, dict):
-        raise fail(f"{key} must be a mapping with value, unit, label and source")
+        raise fail(f"{key} must be a mapping with {described}")
     for field_name in entry:
-        if field_name not in QUANTITY_KEYS:
-            raise fail(f"{key}: unknown field '{field_name}' (allowed: {', '.join(QUANTITY_KEYS)})")
-    for field_name in QUANTITY_KEYS:
+        if field_name not in allowed:
+            raise fail(f"{key}: unknown field '{field_name}' (allowed: {', '.join(allowed)})")
+    for field_name in allowed:
         if field_name not in entry:
             raise fail(f"{key}: missing field '{field_name}'")
+
+
+def _quantity(entry, spec: ParamSpec, key: str, fail) -> Quantity:
+    _check_fields(entry, QUANTITY_KEYS, key, fail, "value, unit, label and source")
     raw = entry["value"]
     values = raw if isinstance(raw, list) else [raw]
     if spec.is_list and not isinstance(raw, list):
@@ -348,14 +353,7 @@ def _quantity(entry, spec: ParamSpec, key: str, fail) -> Quantity:
 
 
 def _setting(entry, spec: SettingSpec, key: str, fail) -> Setting:
-    if not isinstance(entry, dict):
-        raise fail(f"{key} must be a mapping with value and source")
-    for field_name in entry:
-        if field_name not in SETTING_KEYS:
-            raise fail(f"{key}: unknown field '{field_name}' (allowed: value, source)")
-    for field_name in SETTING_KEYS:
-        if field_name not in entry:
-            raise fail(f"{key}: missing field '{field_name}'")
+    _check_fields(entry, SETTING_KEYS, key, fail, "value and source")
     value = entry["value"]
     if spec.choices is not None:
         if value not in spec.choices:

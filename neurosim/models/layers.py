@@ -8,7 +8,6 @@ into the convolution::
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -32,20 +31,34 @@ class ConvBN(nn.Module):
     def forward(self, x):
         return time_flat(lambda f: self.bn(self.conv(f)) if self.bn is not None else self.conv(f), x)
 
-    def folded(self) -> tuple[np.ndarray, np.ndarray]:
-        """Weight and bias with BatchNorm folded in (eval-mode statistics), as float32 numpy."""
+    def folded(self, extra_bns=()) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weight and bias (float64) with this BN, then ``extra_bns``, folded in (eval statistics)."""
         w = self.conv.weight.detach().double()
         b = self.conv.bias.detach().double() if self.conv.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
-        if self.bn is not None:
-            scale = self.bn.weight.detach().double() / torch.sqrt(self.bn.running_var.double() + self.bn.eps)
-            w = w * scale[:, None, None, None]
-            b = (b - self.bn.running_mean.double()) * scale + self.bn.bias.detach().double()
-        return w.float().numpy(), b.float().numpy()
+        return fold_bns(w, b, (self.bn, *extra_bns))
 
     def export(self, exporter, x: str, name: str) -> str:
         w, b = self.folded()
-        return exporter.builder.conv2d(x, weight=w, bias=b, stride=self.conv.stride, padding=self.conv.padding,
+        return exporter.builder.conv2d(x, weight=w.float().numpy(), bias=b.float().numpy(), stride=self.conv.stride, padding=self.conv.padding,
                                        groups=self.conv.groups, name=name)
+
+
+def bn_affine(bn: nn.BatchNorm2d):
+    """Eval-mode BN as ``y = a x + c`` (float64)."""
+    a = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
+    c = bn.bias.detach().double() - bn.running_mean.double() * a
+    return a, c
+
+
+def fold_bns(w, b, bns):
+    """Fold BNs applied in turn after a conv ``(w, b)`` into it: ``w' = a w``, ``b' = a b + c``."""
+    for bn in bns:
+        if bn is None:
+            continue
+        a, c = bn_affine(bn)
+        w = w * a.view(-1, *([1] * (w.dim() - 1)))
+        b = b * a + c
+    return w, b
 
 
 def export_neuron(module: nn.Module, exporter, x: str, name: str) -> str:

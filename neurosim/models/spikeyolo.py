@@ -69,7 +69,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import ConvBN, export_neuron, time_flat
+from .layers import ConvBN, bn_affine, export_neuron, fold_bns, time_flat
 from .neurons import make_neuron
 
 SCALES = {
@@ -94,23 +94,6 @@ def _np_dtype(module: nn.Module):
     return np.float64 if p is not None and p.dtype == torch.float64 else np.float32
 
 
-def _bn_affine(bn: nn.BatchNorm2d):
-    """Eval-mode BN as ``y = a x + c`` (float64)."""
-    a = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
-    c = bn.bias.detach().double() - bn.running_mean.double() * a
-    return a, c
-
-
-def _apply_bns(w, b, bns):
-    for bn in bns:
-        if bn is None:
-            continue
-        a, c = _bn_affine(bn)
-        w = w * a.view(-1, *([1] * (w.dim() - 1)))
-        b = b * a + c
-    return w, b
-
-
 def _conv_node(exporter, x, w, b, name, dtype, stride=1, padding=0, groups=1):
     return exporter.builder.conv2d(x, weight=w.numpy().astype(dtype),
                                    bias=None if b is None else b.numpy().astype(dtype),
@@ -119,9 +102,7 @@ def _conv_node(exporter, x, w, b, name, dtype, stride=1, padding=0, groups=1):
 
 def _export_convbn(m: ConvBN, exporter, x, name, extra_bns=()):
     """A ConvBN (plus extra BNs applied after it) folded in float64."""
-    w = m.conv.weight.detach().double()
-    b = m.conv.bias.detach().double() if m.conv.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
-    w, b = _apply_bns(w, b, (m.bn, *extra_bns))
+    w, b = m.folded(extra_bns)
     return _conv_node(exporter, x, w, b, name, _np_dtype(m), m.conv.stride, m.conv.padding, m.conv.groups)
 
 
@@ -204,19 +185,19 @@ class RepConv(nn.Module):
     def export(self, exporter, x, name, extra_bns=(), merge=True):
         dtype = _np_dtype(self)
         w1 = self.pw1.weight.detach().double()[:, :, 0, 0]          # [m, i]
-        a, c = _bn_affine(self.bn_pad)
+        a, c = bn_affine(self.bn_pad)
         k = self.dw.weight.detach().double()[:, 0]                  # [m, u, v]
         w2 = self.pw2.weight.detach().double()[:, :, 0, 0]          # [o, m]
         bns = (self.bn, *extra_bns)
         if merge:
             w = torch.einsum("om,muv,mi->oiuv", w2, k, a[:, None] * w1)
             b = w2 @ (k.sum((1, 2)) * c)
-            w, b = _apply_bns(w, b, bns)
+            w, b = fold_bns(w, b, bns)
             return _conv_node(exporter, x, w, b, name, dtype, padding=self.pad)
         y = _conv_node(exporter, x, (a[:, None] * w1)[:, :, None, None], None, f"{name}.pw1", dtype)
         y = _conv_node(exporter, y, k[:, None], k.sum((1, 2)) * c, f"{name}.dw", dtype,
                        padding=self.pad, groups=k.shape[0])
-        w, b = _apply_bns(w2[:, :, None, None], torch.zeros(w2.shape[0], dtype=torch.float64), bns)
+        w, b = fold_bns(w2[:, :, None, None], torch.zeros(w2.shape[0], dtype=torch.float64), bns)
         return _conv_node(exporter, y, w, b, f"{name}.pw2", dtype)
 
 
@@ -236,16 +217,16 @@ class SepRepConv(nn.Module):
 
     def export(self, exporter, x, name, extra_bns=(), merge=True):
         dtype = _np_dtype(self)
-        a, c = _bn_affine(self.bn_pad)
+        a, c = bn_affine(self.bn_pad)
         w1 = self.pw.weight.detach().double()[:, :, 0, 0]           # [o, i]
         k = self.dw.weight.detach().double()[:, 0]                  # [o, u, v]
         if merge:
             w = k[:, None] * (w1 * a[None, :])[:, :, None, None]
             b = k.sum((1, 2)) * (w1 @ c)
-            w, b = _apply_bns(w, b, extra_bns)
+            w, b = fold_bns(w, b, extra_bns)
             return _conv_node(exporter, x, w, b, name, dtype, padding=self.pad)
         y = _conv_node(exporter, x, (w1 * a[None, :])[:, :, None, None], None, f"{name}.pw", dtype)
-        w, b = _apply_bns(k[:, None], k.sum((1, 2)) * (w1 @ c), extra_bns)
+        w, b = fold_bns(k[:, None], k.sum((1, 2)) * (w1 @ c), extra_bns)
         return _conv_node(exporter, y, w, b, f"{name}.dw", dtype, padding=self.pad, groups=k.shape[0])
 
 
