@@ -39,6 +39,9 @@ def add_export_parser(sub):
     e.add_argument("--unmerged-repconv", action="store_true",
                    help="SpikeYOLO: keep RepConv as 1x1 -> depthwise -> 1x1 (fewer weights; the depthwise conv then "
                         "reads analog values) instead of one spike-driven dense 3x3")
+    e.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32",
+                   help="round the trained weights to this type before exporting (float16 halves model.pt; "
+                        "IR, card and torch model then share the rounded weights)")
     e.set_defaults(func=run_export)
 
 
@@ -59,7 +62,7 @@ def run_export(args) -> int:
     from ..train.export import export_checkpoint
 
     out = export_checkpoint(args.checkpoint, args.out_dir, with_state_dict=args.state_dict,
-                            merge_repconv=not args.unmerged_repconv)
+                            merge_repconv=not args.unmerged_repconv, weights_dtype=args.weights_dtype)
     print(f"exported {args.checkpoint} to {out}")
     return 0
 
@@ -86,12 +89,13 @@ def add_eval_parser(sub):
     e.add_argument("--card", action="store_true", help="write card.json + README.md into MODEL_DIR")
     e.add_argument("--twin", help="the ANN twin's model directory (its card supplies its mAP)")
     e.add_argument("--command", dest="training_command", help="the training command to record in the card")
+    e.add_argument("--notes", help="what limits the model and what would fix it (written into the card)")
     e.set_defaults(func=run_eval)
 
 
 def run_eval(args) -> int:
     from ..errors import NeurosimError
-    from ..train.card import evaluate_model, write_card
+    from ..train.card import evaluate_model, write_card, write_index
 
     evaluation = evaluate_model(args.model_dir, args.checkpoint, args.split, args.images)
     print(json.dumps({k: v for k, v in evaluation.items() if k != "firing_rates"}))
@@ -108,8 +112,9 @@ def run_eval(args) -> int:
                 raise NeurosimError(f"the ANN twin {args.twin} has no card.json: evaluate it with --card first")
             twin_card = json.loads(card_path.read_text())
             twin = {"name": twin_card["name"], **twin_card["evaluation"]["sim"]}
-        write_card(args.model_dir, evaluation, state, twin, args.training_command)
-        print(f"card written to {Path(args.model_dir) / 'card.json'}")
+        write_card(args.model_dir, evaluation, state, twin, args.training_command, args.notes)
+        index = write_index(Path(args.model_dir).resolve().parent)
+        print(f"card written to {Path(args.model_dir) / 'card.json'}; index {index}")
     return 0
 
 

@@ -42,7 +42,7 @@ BACKBONES = {
                      p4_index=None, head="blocks"),
 }
 # resnet34's yaml counts each repeated run as one layer: P4 is the end of the 256-channel run.
-SCALES = {"tiny": 0.25, "paper": 1.0}
+SCALES = {"micro": 0.125, "tiny": 0.25, "paper": 1.0}
 
 
 class _Pool(nn.Module):

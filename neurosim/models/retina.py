@@ -55,6 +55,8 @@ from .layers import ConvBN, export_neuron, time_flat
 from .neurons import make_neuron
 
 SCALES = {
+    "micro": {"stem": 8, "widths": (8, 16, 32, 64), "depths": (1, 1, 1, 1), "fpn": 24, "head_convs": 2,
+              "anchor_sizes": (16, 32, 64)},
     "tiny": {"stem": 16, "widths": (16, 32, 64, 128), "depths": (1, 1, 1, 1), "fpn": 32, "head_convs": 2,
              "anchor_sizes": (16, 32, 64)},
     "paper": {"stem": 64, "widths": (64, 128, 256, 512), "depths": (3, 4, 6, 3), "fpn": 256, "head_convs": 4,

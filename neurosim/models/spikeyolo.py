@@ -74,12 +74,16 @@ from .neurons import make_neuron
 
 SCALES = {
     # name: (depth, width, max_channels, mlp ratio of the last neck block)
+    "micro": (0.17, 0.0625, 1024, 1),
     "tiny": (0.17, 0.125, 1024, 1),
     "n": (0.33, 0.375, 1024, 1),
     "s": (0.33, 0.5, 1024, 1),
     "m": (0.5, 0.625, 7024, 2),
     "l": (0.5, 0.75, 1024, 2),
 }
+# Box-branch width where it departs from YOLOv8's max(16, c / 4, 4 reg_max): at the micro scale
+# that rule would give the head a third of the parameters.
+BOX_CHANNELS = {"micro": 32}
 
 
 def make_divisible(x, divisor=8):
@@ -366,10 +370,12 @@ class SpikeDetectHead(nn.Module):
     """Per level: box branch (3x3, 3x3, neuron -> 1x1 -> 4 reg_max) and class branch (3x3, 3x3,
     neuron -> 1x1 -> nc), concatenated along channels (box first). Output per timestep."""
 
-    def __init__(self, nc, channels, reg_max=16, neuron=None):
+    def __init__(self, nc, channels, reg_max=16, neuron=None, box_channels=None):
         super().__init__()
         self.nc, self.reg_max = nc, reg_max
         c2, c3 = max(16, channels[0] // 4, reg_max * 4), max(channels[0], min(nc, 100))
+        if box_channels is not None:  # our micro scale narrows YOLOv8's 4 * reg_max box branch
+            c2 = box_channels
         self.box = nn.ModuleList(_Seq(MSStandardConv(c, c2, 3, neuron=neuron), MSStandardConv(c2, c2, 3, neuron=neuron),
                                       SpikeConvOut(c2, 4 * reg_max, neuron=neuron)) for c in channels)
         self.cls = nn.ModuleList(_Seq(MSStandardConv(c, c3, 3, neuron=neuron), MSStandardConv(c3, c3, 3, neuron=neuron),
@@ -454,7 +460,8 @@ class SpikeYOLO(nn.Module):
             "l25": MSConvBlock(n23 + n10, last_mlp, 7, neuron=nf),         # on cat(l23, l10); output P5
         })
         self.out_channels = [n18, n20 + n14, n23 + n10]
-        self.head = SpikeDetectHead(num_classes, self.out_channels, reg_max, neuron=nf)
+        self.head = SpikeDetectHead(num_classes, self.out_channels, reg_max, neuron=nf,
+                                    box_channels=BOX_CHANNELS.get(scale))
         self.strides = [8, 16, 32]
 
     # ---- torch

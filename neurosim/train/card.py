@@ -84,9 +84,28 @@ def _stats(stats: dict) -> dict:
     return {"map50": round(float(stats["AP50"]), 4), "map": round(float(stats["AP"]), 4)}
 
 
+# Issue 7's quality bar: test mAP@50 at least this on each kind of data, within 5 points of the twin.
+QUALITY_BAR_MAP50 = {"shapes": 0.6, "gen1-synth": 0.4}
+QUALITY_BAR_TWIN_GAP = 0.05
+
+
+def quality_bar(dataset: str, sim: dict, twin: dict | None, is_twin: bool) -> dict:
+    """Whether a model meets the project's quality bar, and why not."""
+    floor = QUALITY_BAR_MAP50.get(dataset)
+    reasons = []
+    if floor is not None and sim["map50"] < floor:
+        reasons.append(f"test mAP@50 {sim['map50']:.3f} is below {floor}")
+    if twin is not None and not is_twin and twin["map50"] - sim["map50"] > QUALITY_BAR_TWIN_GAP:
+        reasons.append(f"{100 * (twin['map50'] - sim['map50']):.1f} points below its ANN twin")
+    return {"min_map50": floor, "max_points_below_twin": 100 * QUALITY_BAR_TWIN_GAP, "met": not reasons,
+            "reasons": reasons}
+
+
 def write_card(model_dir, evaluation: dict, checkpoint_state: dict | None, twin: dict | None = None,
-               command: str | None = None) -> dict:
-    """card.json + README.md for ``model_dir`` from an evaluation and the training checkpoint."""
+               command: str | None = None, notes: str | None = None) -> dict:
+    """card.json + README.md for ``model_dir`` from an evaluation and the training checkpoint.
+
+    ``notes``: what limits the model and what would fix it, in the trainer's words."""
     model_dir = Path(model_dir)
     graph = load_graph(model_dir)
     meta = graph.metadata
@@ -112,6 +131,10 @@ def write_card(model_dir, evaluation: dict, checkpoint_state: dict | None, twin:
         },
         "evaluation": evaluation,
         "ann_twin": twin,
+        "trained_weights_dtype": meta.get("trained_weights_dtype", "float32"),
+        "quality_bar": quality_bar(config.get("data", {}).get("dataset"), evaluation["sim"], twin,
+                                   meta.get("neuron") == "relu"),
+        "notes": notes,
     }
     write_text_atomic(model_dir / "card.json", json.dumps(card, indent=1) + "\n")
     write_text_atomic(model_dir / "README.md", render_card(card))
@@ -143,12 +166,57 @@ def render_card(card: dict) -> str:
         lines.append(f"| ANN twin ({tw['name']}) | {tw['map50']:.3f} | {tw['map']:.3f} |")
     if "identical_detections" in ev:
         lines += ["", f"Images whose detections are identical through torch and the simulator: {ev['identical_detections']}."]
+    bar = card.get("quality_bar")
+    if bar and bar["min_map50"] is not None:
+        lines += ["", "Quality bar (test mAP@50 >= " + f"{bar['min_map50']}"
+                  + ("" if card["neuron"] == "relu" else f", at most {bar['max_points_below_twin']:.0f} points below the ANN twin")
+                  + "): " + ("met." if bar["met"] else "not met: " + "; ".join(bar["reasons"]) + ".")]
+    if card.get("notes"):
+        lines += ["", "## Notes", "", card["notes"]]
     tr = card["training"]
     lines += ["", "## Training", "", f"    {tr['command']}", "",
-              f"Seed {tr['seed']}, {tr['epochs']} epochs, {tr['wall_time_s']} s on {tr['machine']}.",
+              f"Seed {tr['seed']}, {tr['epochs']} epochs, {tr['wall_time_s']} s on {tr['machine']}."
+              + (" The weights were rounded to float16 before export; model.pt, the IR and every figure here use "
+                 "those weights." if card.get("trained_weights_dtype") == "float16" else ""),
               "The full config is in card.json.", "", "## Firing rates (spikes per neuron per timestep)", ""]
     rates = ev.get("firing_rates", {})
     if rates:
         lines += ["| layer | rate |", "|---|---:|"] + [f"| {k} | {v:.4f} |" for k, v in rates.items()]
         lines += ["", f"Mean over layers: {np.mean(list(rates.values())):.4f}."]
     return "\n".join(lines) + "\n"
+
+
+def render_index(trained_dir) -> str:
+    """The table of every model card under ``trained_dir`` (its README.md), SNNs beside their twins."""
+    cards = []
+    for path in sorted(Path(trained_dir).glob("*/card.json")):
+        cards.append(json.loads(path.read_text()))
+    lines = ["# Trained detectors", "",
+             "Every folder holds the exported IR (graph.json + weights.npz), the torch weights and config",
+             "(model.pt, for fine-tuning), card.json and README.md (training command, seed, wall time, both mAPs,",
+             "per-layer firing rates). This table is rewritten by `neurosim eval --card`.", "",
+             "| model | family (scale) | data | T | D | params (torch) | mAP@50 sim / torch | mAP@50:95 | ANN twin mAP@50 "
+             "| mean rate | quality bar |",
+             "|---|---|---|---:|---:|---:|---|---:|---:|---:|---|"]
+    for c in cards:
+        ev = c["evaluation"]
+        twin, bar = c.get("ann_twin"), c.get("quality_bar") or {}
+        rates = list(ev.get("firing_rates", {}).values())
+        is_twin = c["neuron"] == "relu"
+        cells = [f"[{c['name']}]({c['name']}/README.md)",
+                 f"{c['family']} ({c['scale']}), {'ANN twin' if is_twin else c['neuron']}",
+                 str(c["dataset"].get("dataset")), str(c["T"]), str(c["D"]) if c["family"] == "spikeyolo" else "–",
+                 f"{c.get('parameters_torch') or 0:,}",
+                 f"{ev['sim']['map50']:.3f} / " + (f"{ev['torch']['map50']:.3f}" if "torch" in ev else "–"),
+                 f"{ev['sim']['map']:.3f}",
+                 f"{twin['map50']:.3f} ({twin['name']})" if twin else "–",
+                 f"{np.mean(rates):.3f}" if rates and not is_twin else "–",
+                 ("met" if bar.get("met") else "not met: " + "; ".join(bar.get("reasons", []))) if bar else "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_index(trained_dir) -> Path:
+    path = Path(trained_dir) / "README.md"
+    write_text_atomic(path, render_index(trained_dir))
+    return path

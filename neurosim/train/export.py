@@ -24,13 +24,31 @@ def save_slim_state(state: dict, path: Path) -> Path:
     return path
 
 
-def export_checkpoint(checkpoint, out_dir, with_state_dict: bool = False, merge_repconv: bool = True) -> Path:
+def round_weights(state: dict, dtype: str) -> dict:
+    """``state`` with its model tensors rounded to ``dtype`` (float16 / float32) and kept in it.
+
+    Shipping float16 weights halves ``model.pt``; rounding *before* export means the IR, the
+    model card and the torch model rebuilt from ``model.pt`` all use the very same weights."""
+    import torch
+
+    target = {"float16": torch.float16, "float32": torch.float32}.get(dtype)
+    if target is None:
+        raise ValueError(f"weights dtype must be float16 or float32, got {dtype!r}")
+    rounded = dict(state)
+    rounded["model"] = {k: v.to(target) if v.is_floating_point() else v for k, v in state["model"].items()}
+    return rounded
+
+
+def export_checkpoint(checkpoint, out_dir, with_state_dict: bool = False, merge_repconv: bool = True,
+                      weights_dtype: str = "float32") -> Path:
     """Fold BN, merge RepConv, map every neuron to its IR node; keep the head's analog part.
 
     The graph's metadata carries the head spec (``detection``), the class names, T, D and the
-    training config, so the simulator side can decode detections without torch.
+    training config, so the simulator side can decode detections without torch. With
+    ``weights_dtype="float16"`` the trained weights are first rounded to float16 (see
+    :func:`round_weights`); the IR itself stays float32 (BN folding makes full-precision values).
     """
-    state = load_checkpoint(checkpoint)
+    state = round_weights(load_checkpoint(checkpoint), weights_dtype)
     model = model_from_checkpoint(state)
     if hasattr(model, "merge_repconv"):
         # SpikeYOLO: merged RepConv = one dense 3x3 conv on spikes (spike-driven, more weights);
@@ -41,6 +59,7 @@ def export_checkpoint(checkpoint, out_dir, with_state_dict: bool = False, merge_
     metadata = {
         "name": Path(out_dir).name,
         "repconv": "merged" if merge_repconv else "unmerged",
+        "trained_weights_dtype": weights_dtype,
         "family": config["model"]["family"],
         "neuron": config["model"].get("neuron") or "default",
         "T": config["data"]["T"],

@@ -130,3 +130,38 @@ def test_eval_writes_a_card_and_torch_equals_simulator(tmp_path, capsys):
     assert ev["images"] == 4 and ev["sim"] == ev["torch"]
     assert card["training"]["seed"] == 3 and card["parameters"] > 0 and ev["firing_rates"]
     assert "mAP@50" in (tmp_path / "model" / "README.md").read_text()
+    bar = card["quality_bar"]
+    assert bar["min_map50"] == 0.6 and bar["met"] == (ev["sim"]["map50"] >= 0.6)
+    assert "[model](model/README.md)" in (tmp_path / "README.md").read_text()  # the folder's index
+
+
+def test_quality_bar():
+    from neurosim.train.card import quality_bar
+
+    assert quality_bar("shapes", {"map50": 0.7}, {"map50": 0.74}, False)["met"]
+    short = quality_bar("shapes", {"map50": 0.7}, {"map50": 0.8}, False)
+    assert not short["met"] and short["reasons"] == ["10.0 points below its ANN twin"]
+    assert quality_bar("gen1-synth", {"map50": 0.35}, None, False)["reasons"] == ["test mAP@50 0.350 is below 0.4"]
+    assert quality_bar("shapes", {"map50": 0.9}, {"map50": 0.5}, True)["met"]  # a twin is not held to a twin
+
+
+def test_float16_export_ships_the_weights_the_ir_was_made_from(tmp_path):
+    cfg = config(tmp_path, epochs=1)
+    train(cfg, tmp_path / "run", quiet=True)
+    assert main(["export", str(tmp_path / "run" / "last.pt"), str(tmp_path / "model"), "--state-dict",
+                 "--weights-dtype", "float16"]) == 0
+    slim = load_checkpoint(tmp_path / "model" / "model.pt")
+    floats = [v for v in slim["model"].values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float16 for v in floats)
+    full = load_checkpoint(tmp_path / "run" / "last.pt")["model"]
+    assert any(not torch.equal(full[k], v.float()) for k, v in slim["model"].items() if v.is_floating_point())
+    graph = load_graph(tmp_path / "model")
+    assert graph.metadata["trained_weights_dtype"] == "float16"
+    model = model_from_checkpoint(slim).double()
+    x = np.stack([build_dataset(cfg, "test")[i][0] for i in range(2)])
+    with torch.no_grad():
+        ours = model(torch.from_numpy(x).double())
+    spec = graph.metadata["detection"]
+    sim_outputs = read_out(spec, simulate(graph, x, precision="float64").outputs)
+    for name, expected in zip(spec["outputs"], ours):
+        np.testing.assert_allclose(sim_outputs[name], expected.numpy(), rtol=1e-6, atol=1e-6)
