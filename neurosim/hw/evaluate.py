@@ -6,12 +6,14 @@ twin profile's technology::
 
     paper-45nm  twin  <->  SNN on paper-45nm     (the papers' 4.6 / 0.9 pJ convention)
     ann-45nm    twin  <->  SNN on memory-45nm     (arithmetic + SRAM traffic, same 45 nm figures)
+    ann-45nm-int8 twin <-> SNN on memory-45nm-int8 (the same with int8 data on both sides)
 
 so ``snn_over_ann`` compares like with like, and ``this_over_ann`` compares the report's own
 chip with each twin.
 """
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Iterable
 
 from ..errors import ProfileError
@@ -23,7 +25,22 @@ from .layers import decompose
 if TYPE_CHECKING:
     from ..sim.trace import Trace
 
-DEFAULT_TWIN_PROFILES = ("paper-45nm", "ann-45nm")
+DEFAULT_TWIN_PROFILES = ("paper-45nm", "ann-45nm", "ann-45nm-int8")
+
+
+_TWIN_CACHE: "weakref.WeakKeyDictionary[Graph, dict]" = weakref.WeakKeyDictionary()
+
+
+def _twin_cost(model, graph: Graph):
+    """The twin's cost depends on the graph and the profile only: computed once per pair."""
+    per_graph = _TWIN_CACHE.setdefault(graph, {})
+    profile = model.profile
+    key = (profile.name, profile.family,
+           tuple(sorted((k, q.value) for k, q in profile.parameters.items())),
+           tuple(sorted((k, str(v.value)) for k, v in profile.settings.items())))
+    if key not in per_graph:
+        per_graph[key] = model.cost_twin(graph)
+    return per_graph[key]
 
 
 def attach_ann_twin(report: Report, trace: "Trace", graph: Graph, profile_name: str,
@@ -35,7 +52,7 @@ def attach_ann_twin(report: Report, trace: "Trace", graph: Graph, profile_name: 
     for name in twin_profiles:
         try:
             model = hardware_model(name)
-            twin = model.cost_twin(graph)
+            twin = _twin_cost(model, graph)
         except ProfileError as exc:
             report.warnings.append(f"ANN twin not costed on '{name}': {exc}")
             continue

@@ -8,7 +8,7 @@ from neurosim.ir.graph import GraphBuilder
 
 from hw_testkit import random_trace, scale_events
 
-PROFILES = ["paper-45nm", "memory-45nm", "memory-45nm-int8", "ann-45nm", "loihi", "truenorth", "speck"]
+PROFILES = ["paper-45nm", "memory-45nm", "memory-45nm-int8", "ann-45nm", "ann-45nm-int8", "loihi", "truenorth", "speck"]
 
 
 def mixed_graph():
@@ -85,7 +85,7 @@ def test_zero_events_give_zero_synaptic_and_routing_energy():
     trace = random_trace(GRAPH, 2, 3, silent=True)
     for profile in PROFILES:
         report = report_for(profile, trace)
-        if profile == "ann-45nm":
+        if profile.startswith("ann-45nm"):
             continue  # the dense twin runs every MAC whatever the events
         assert report.energy_by_component["synaptic"] == 0.0
         assert report.energy_by_component["routing"] == 0.0

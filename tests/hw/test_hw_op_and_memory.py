@@ -117,23 +117,32 @@ def test_memory_aware_by_hand():
                                                         + U * 3.7 * pJ + memory)
 
 
-def test_dense_twin_by_hand():
+@pytest.mark.parametrize("profile, e_mac, e_act, bits, snn_pair", [
+    ("ann-45nm", 4.6, 0.9, 32, "memory-45nm"),          # fp32 multiply + add; fp32 data
+    ("ann-45nm-int8", 0.3, 0.1, 8, "memory-45nm-int8"),  # int8 multiply + int32 add; int8 data
+])
+def test_dense_twin_by_hand(profile, e_mac, e_act, bits, snn_pair):
     b = GraphBuilder()
     x = b.input((4,), kind="binary", name="x")
     fc = b.linear(x, weight=np.ones((3, 4), np.float32), name="fc")
     b.lif(fc, name="n")
     graph = b.build(outputs=["n"])
-    twin = hw.hardware_model("ann-45nm").cost_twin(graph)
-    fc_energy = (12 * 4.6 * pJ + 12 * sram(12 * 32, 32) + 4 * sram(4 * 32, 32) + 3 * sram(3 * 32, 32))
-    act_energy = 3 * 0.9 * pJ + 3 * sram(3 * 32, 32) + 3 * sram(3 * 32, 32)
+    twin = hw.hardware_model(profile).cost_twin(graph)
+    fc_energy = (12 * e_mac * pJ + 12 * sram(12 * bits, bits) + 4 * sram(4 * bits, bits) + 3 * sram(3 * bits, bits))
+    act_energy = 3 * e_act * pJ + 3 * sram(3 * bits, bits) + 3 * sram(3 * bits, bits)
     assert twin.per_node["fc"] == pytest.approx(fc_energy)
     assert twin.per_node["n"] == pytest.approx(act_energy)
     assert twin.energy == pytest.approx(fc_energy + act_energy)
     # costing a trace on the dense family reports the twin, split like the SNN's layers
     trace = empty_trace(graph, batch=3, timesteps=4)
-    report = hw.hardware_model("ann-45nm").cost(trace, graph=graph, ann_twin=False)
+    report = hw.hardware_model(profile).cost(trace, graph=graph, ann_twin=False)
     assert report.energy_per_inference == pytest.approx(twin.energy)
     assert report.details["workload"] == "ann-twin"
+    # every SNN report compares the SNN on the paired profile with this twin
+    snn = hw.hardware_model(snn_pair).cost(trace, graph=graph)
+    comp = next(c for c in snn.ann_twin["comparisons"] if c["ann_profile"] == profile)
+    assert comp["snn_profile"] == snn_pair
+    assert comp["snn_over_ann"] == pytest.approx(snn.energy_per_inference / twin.energy)
 
 
 def test_zero_events_zero_synaptic_energy(detector_trace):
