@@ -11,14 +11,21 @@ def test_render_uses_the_computed_numbers():
              "implied": {"spikeyolo": {"arch": "a", "claimed_ratio": 5.7, "cite": CLAIMS["spikeyolo"]["cite"],
                                        "literal": 0.4431, "min": 0.3, "max": 3.6, "readings": 72,
                                        "unreachable_readings": 0}}}
-    shipped = [{"model": "m", "T": 1, "D": 4, "map50": 0.8, "twin_map50": 0.81, "mean_rate": 0.5, "images": 4,
+    shipped = [{"model": "m", "family": "spikeyolo", "dataset": "shapes", "T": 1, "D": 4, "map50": 0.8,
+                "twin_map50": 0.81, "mean_rate": 0.5, "images": 4,
                 "profiles": {"paper-45nm": {"fits": True, "energy_uJ": 10.0, "latency_ms": None, "chips": None,
                                             "snn_over_ann": 0.1, "ann_reference": "paper-45nm"},
+                             "memory-45nm": {"fits": True, "energy_uJ": 300.0, "latency_ms": None, "chips": None,
+                                             "snn_over_ann": 3.0, "snn_over_trained_twin": 6.0,
+                                             "ann_reference": "ann-45nm"},
                              "speck": {"fits": False, "reason": "too many layers"}}}]
-    breakeven = {"m": {"memory-45nm": {"rate": 0.135, "reason": "crossed", "fits": True, "against": "ann-45nm"}}}
+    breakeven = {"m": {"memory-45nm": {"rate": 0.125, "reason": "crossed", "fits": True, "against": "ann-45nm"}}}
     text = render(arith, shipped, breakeven, None)
-    assert "0.443" in text and "5.7x" in text and "| speck | no: too many layers |" in text
-    assert "would need a rate below 0.135" in text and "1,234" in text
+    assert "0.443" in text and "5.7x" in text and "* speck: m: too many layers" in text
+    assert "| m | shapes | 1 | 4 | 0.800 / 0.810 | 0.500 | 0.1 | 3 (6) |" in text
+    assert "would need a mean rate below 0.125 to win" in text and "1,234" in text
+    assert "10x less energy than its twin" in text  # 1 / 0.1, under the papers' convention
+    assert "fire 4x to 4x above theirs" in text  # 0.5 / 0.125
 
 
 @pytest.mark.slow
