@@ -58,8 +58,14 @@ class Core:
         c0, c1, y0, y1, x0, x1 = self.box
         return (c1 - c0) * (y1 - y0) * (x1 - x0)
 
+    _utilization: dict | None = field(default=None, repr=False, compare=False)
+
     def utilization(self) -> dict[str, float]:
-        return {k: (self.usage.get(k, 0.0) / cap if cap else 0.0) for k, cap in self.capacity.items()}
+        """usage / capacity per key (computed once: a placed core's usage no longer changes)."""
+        if self._utilization is None:
+            self._utilization = {k: (float(self.usage.get(k, 0.0)) / cap if cap else 0.0)
+                                 for k, cap in self.capacity.items()}
+        return dict(self._utilization)
 
 
 @dataclass
@@ -77,6 +83,7 @@ class Placement:
     misfit: str | None = None
     layout: MeshLayout | None = None
     notes: list[str] = field(default_factory=list)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # per-placement geometry, trace-independent
 
     @property
     def layers(self) -> tuple[Layer, ...]:

@@ -72,10 +72,14 @@ class Graph:
         return name in self.shapes
 
     def node(self, name: str) -> Node:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise GraphError(f"the graph has no node named '{name}'")
+        index = self.__dict__.get("_by_name")
+        if index is None:  # built on first use (nodes never change after construction)
+            index = {n.name: n for n in self.nodes}
+            object.__setattr__(self, "_by_name", index)
+        try:
+            return index[name]
+        except KeyError:
+            raise GraphError(f"the graph has no node named '{name}'") from None
 
     @property
     def input_nodes(self) -> tuple[Input, ...]:

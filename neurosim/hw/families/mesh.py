@@ -240,7 +240,11 @@ class MeshBase(HardwareModel):
                 continue
             src_ids = np.array(placement.layer_cores[edge.source])
             dst_ids = np.array(placement.layer_cores[edge.target])
-            need = needed_source_boxes(graph, edge, placement.boxes(edge.target))
+            key = ("route", edge.source, edge.target)
+            if key not in placement.cache:  # geometry of the placement: the same for every trace
+                placement.cache[key] = (needed_source_boxes(graph, edge, placement.boxes(edge.target)),
+                                        hop_counts(layout, src_ids, dst_ids))
+            need, (ew, ns, ch) = placement.cache[key]
             nt = trace.nodes[edge.source]
             src_layer = dec.layer(edge.source)
             emap = nt.event_map
@@ -250,7 +254,6 @@ class MeshBase(HardwareModel):
             if sums.total <= 0 or run_events <= 0:
                 continue
             packets = run_events * sums.pair_sums(placement.boxes(edge.source), need) / sums.total
-            ew, ns, ch = hop_counts(layout, src_ids, dst_ids)
             e_pair = hop.e_spike + ew * hop.e_ew + ns * hop.e_ns + ch * hop.e_chip
             route_e[edge.source] += (packets * e_pair).sum(1)
             injected[edge.source] += packets.sum(1)
