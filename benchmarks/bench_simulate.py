@@ -1,19 +1,23 @@
 """End-to-end time per image: event-driven simulation + full hardware costing, against the dense
 torch forward of the same model and SpikingJelly 2.0's energy profilers, in the same process.
 
-For each detector family (tiny scale, 128x128 input; trained weights when ``trained/<name>``
-exists, otherwise the same architecture with random weights and BN statistics):
+For each shipped SNN detector (trained/<name>: the IR, and the torch model rebuilt from its
+model.pt) on the first ``--batch`` images of its own test split:
 
 * torch: the dense forward pass of the torch model (eval mode, no grad);
-* neurosim: ``Simulator.run`` (float32) + costing on Loihi and on memory-45nm (placement is done
-  once per model, as a compiler would, and reported separately);
+* neurosim: ``Simulator.run`` (float32) + costing on Loihi and on memory-45nm, each report with
+  its ANN-twin comparisons (placement is done once per model, as a compiler would, and reported
+  separately);
 * SpikingJelly ``estimate_simple_energy`` and ``estimate_lemaire_energy`` on the torch model
   (skipped with the reason when a profiler refuses the model).
 
-One thread everywhere (NUMBA_NUM_THREADS, OMP_NUM_THREADS, torch.set_num_threads). Best of
-``--repeats`` runs on a batch of ``--batch`` images.
+Costing works on the run's aggregated counts, so its time per run hardly depends on the number
+of images: the ratio per image improves with the batch. Run several ``--batch`` values.
 
-    .venv/bin/python benchmarks/bench_simulate.py [--batch 4] [--repeats 3] [--json OUT]
+One thread everywhere (NUMBA_NUM_THREADS, OMP_NUM_THREADS, torch.set_num_threads). Best of
+``--repeats`` runs.
+
+    .venv/bin/python benchmarks/bench_simulate.py [--batch 8] [--repeats 3] [--json OUT]
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import json
 import os
 import platform
 import time
+from pathlib import Path
 
 for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(var, "1")
@@ -30,25 +35,14 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import neurosim.hw as hw  # noqa: E402
-from neurosim.models.export import export_graph  # noqa: E402
-from neurosim.models.registry import build_model  # noqa: E402
+from neurosim.cli.common import model_inputs  # noqa: E402
+from neurosim.ir import load_graph  # noqa: E402
 from neurosim.sim import Simulator  # noqa: E402
+from neurosim.train.loop import load_checkpoint, model_from_checkpoint  # noqa: E402
 from timing import best_time  # noqa: E402  (benchmarks/timing.py)
 
-MODELS = {
-    "spikeyolo (T=1, D=4)": {"family": "spikeyolo", "T": 1},
-    "emsyolo resnet10 (T=4)": {"family": "emsyolo", "T": 4},
-    "hoyer (T=1)": {"family": "hoyer", "T": 1},
-    "spiking retinanet (T=4)": {"family": "retina", "T": 4},
-}
-
-
-def randomize(model, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+TRAINED = Path(__file__).resolve().parent.parent / "trained"
+MODELS = ("spikeyolo-shapes", "emsyolo-shapes", "hoyer-shapes", "retina-shapes", "spikeyolo-gen1", "emsyolo-gen1")
 
 
 def main():
@@ -60,16 +54,17 @@ def main():
     torch.set_num_threads(1)
     from spikingjelly.activation_based import op_counter
 
-    rng = np.random.default_rng(0)
     rows = []
-    for label, cfg in MODELS.items():
-        torch.manual_seed(0)
-        model = build_model(cfg, 3, (128, 128)).eval()
-        randomize(model)
-        metadata = {"readout": "last"} if cfg["family"] == "retina" else {}
-        graph = export_graph(model, (3, 128, 128), metadata=metadata)
-        x = np.repeat(rng.random((args.batch, 1, 3, 128, 128)).astype(np.float32), cfg["T"], axis=1)
+    for name in MODELS:
+        if not (TRAINED / name / "model.pt").is_file():
+            print(f"skipping {name}: not in trained/")
+            continue
+        graph = load_graph(TRAINED / name)
+        model = model_from_checkpoint(load_checkpoint(TRAINED / name / "model.pt"))
+        x, _ = model_inputs(graph, None, args.batch, None)
+        x = np.ascontiguousarray(x, np.float32)
         xt = torch.from_numpy(x)
+        label = f"{name} (T={graph.metadata.get('T')})"
         sim = Simulator(graph)
         loihi, memory = hw.hardware_model("loihi"), hw.hardware_model("memory-45nm")
         t0 = time.perf_counter()
@@ -85,20 +80,20 @@ def main():
             with torch.no_grad():
                 model(xt)
 
-        row = {"model": label, "nodes": len(graph), "batch": args.batch, "placement_s_once": place_s,
-               "torch_s_per_image": best_time(torch_run, args.repeats) / args.batch,
-               "neurosim_s_per_image": best_time(neurosim_run, args.repeats) / args.batch}
+        row = {"model": label, "nodes": len(graph), "batch": len(x), "placement_s_once": place_s,
+               "torch_s_per_image": best_time(torch_run, args.repeats) / len(x),
+               "neurosim_s_per_image": best_time(neurosim_run, args.repeats) / len(x)}
         t0 = time.perf_counter()
         sim.run(x)
-        row["simulate_only_s_per_image"] = (time.perf_counter() - t0) / args.batch
-        for name in ("estimate_simple_energy", "estimate_lemaire_energy"):
-            fn = getattr(op_counter, name)
+        row["simulate_only_s_per_image"] = (time.perf_counter() - t0) / len(x)
+        for profiler in ("estimate_simple_energy", "estimate_lemaire_energy"):
+            fn = getattr(op_counter, profiler)
             try:
                 with torch.no_grad():
-                    row[f"{name}_s_per_image"] = best_time(lambda: fn(model, xt), args.repeats) / args.batch
+                    row[f"{profiler}_s_per_image"] = best_time(lambda: fn(model, xt), args.repeats) / len(x)
             except Exception as exc:  # a profiler refusing a model is a result, recorded as such
-                row[f"{name}_s_per_image"] = None
-                row[f"{name}_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+                row[f"{profiler}_s_per_image"] = None
+                row[f"{profiler}_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
         rows.append(row)
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, one thread; torch {torch.__version__}; "

@@ -226,17 +226,10 @@ def synapse_box_ops(node, in_shape, in_map: np.ndarray | None, boxes: np.ndarray
     kh, kw = node.kernel_size
     (sh, sw), (ph, pw) = node.stride, node.padding
     Ho, Wo = _conv_out_hw(node, H, W)
-    group_maps: dict[int, np.ndarray] = {}
-    group_full: dict[int, float] = {}
-    ty_full = taps_1d(H, 0, Ho, sh, ph, kh)
-    tx_full = taps_1d(W, 0, Wo, sw, pw, kw)
-
-    def gmap(g):
-        if g not in group_maps:
-            group_maps[g] = emap[g * cin_g:(g + 1) * cin_g].sum(0)
-            group_full[g] = float(ty_full @ group_maps[g] @ tx_full)
-        return group_maps[g]
-
+    ty_full = taps_1d(H, 0, Ho, sh, ph, kh).astype(np.float64)
+    tx_full = taps_1d(W, 0, Wo, sw, pw, kw).astype(np.float64)
+    group_maps = emap.reshape(node.groups, cin_g, H, W).sum(1)         # [G, H, W]
+    group_full = np.einsum("h,ghw,w->g", ty_full, group_maps, tx_full)  # all ops of one output channel, per group
     ops = np.zeros(n)
     share = np.zeros((node.out_channels, n))
     for j, (c0, c1, y0, y1, x0, x1) in enumerate(boxes):
@@ -244,14 +237,14 @@ def synapse_box_ops(node, in_shape, in_map: np.ndarray | None, boxes: np.ndarray
             continue
         ylo, yhi = window_range(y0, y1, sh, ph, kh, H)
         xlo, xhi = window_range(x0, x1, sw, pw, kw, W)
-        ty = taps_1d(H, y0, y1, sh, ph, kh)[ylo:yhi]
-        tx = taps_1d(W, x0, x1, sw, pw, kw)[xlo:xhi]
-        for g, _, m in conv_groups(node, c0, c1):
-            part = float(ty @ gmap(g)[ylo:yhi, xlo:xhi] @ tx)
-            ops[j] += m * part
-            lo, hi = max(c0, g * cout_g), min(c1, (g + 1) * cout_g)
-            full = group_full[g]
-            share[lo:hi, j] = part / full if full > 0 else 0.0
+        ty = taps_1d(H, y0, y1, sh, ph, kh)[ylo:yhi].astype(np.float64)
+        tx = taps_1d(W, x0, x1, sw, pw, kw)[xlo:xhi].astype(np.float64)
+        g0, g1 = c0 // cout_g, (c1 - 1) // cout_g + 1                  # groups the box's channels use
+        parts = np.einsum("h,ghw,w->g", ty, group_maps[g0:g1, ylo:yhi, xlo:xhi], tx)
+        groups = np.arange(c0, c1) // cout_g                             # each output channel's group
+        ops[j] = float(parts[groups - g0].sum())
+        full = group_full[groups]
+        share[c0:c1, j] = np.divide(parts[groups - g0], full, out=np.zeros(c1 - c0), where=full > 0)
     return ops, share
 
 

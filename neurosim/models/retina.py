@@ -16,7 +16,7 @@ authors' code:
   - output ``y = sc + g * r`` (IR: ``mul(r, g)`` then ``add``).
 
   Blocks exchange analog currents; every conv after the stem is fed by spikes.
-  tiny: widths 16/32/64/128, one block per stage; paper: ResNet34-like widths 64/128/256/512,
+  micro: widths 8/16/32/64, FPN 24 (the shipped models); tiny: widths 16/32/64/128, one block per stage; paper: ResNet34-like widths 64/128/256/512,
   depths 3/4/6/3.
 * **Attention spike decoder (ASD)**, per level, on the block output ``y``:
   ``S = LIF(y)``; channel attention ``c = sigmoid(conv1x1_b(relu(conv1x1_a(gap(S)))))`` (C, 1, 1),
