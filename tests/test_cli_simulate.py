@@ -5,7 +5,7 @@ import numpy as np
 
 from neurosim.cli import main
 from neurosim.examples import example_input, tiny_snn
-from neurosim.ir import save_graph
+from neurosim.ir import Graph, save_graph
 from neurosim.sim import simulate
 
 
@@ -56,6 +56,33 @@ def test_simulate_on_a_chip_writes_the_report(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert report["schema"] == "neurosim-report" and report["profile"]["name"] == "loihi"
     assert (out / "layers.csv").read_text().count("\n") >= 4
+    png = (out / "energy.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+
+def test_simulate_at_another_D_equals_the_api(capsys):
+    from neurosim.sweep import with_max_spike
+
+    assert main(["simulate", "example:tiny-snn", "--T", "2", "--D", "2", "--json", "--quiet"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    graph = with_max_spike(tiny_snn(), 2)
+    trace = simulate(graph, example_input(graph, 2, 1, 0)).trace
+    row = next(r for r in doc["layers"] if r["name"] == "stage2.ilif")
+    assert row["events_out"] == trace["stage2.ilif"].total("out_spikes")
+
+
+def test_simulate_input_errors_name_the_problem(tmp_path, capsys):
+    graph = tiny_snn()
+    save_graph(graph, tmp_path / "m")
+    for argv, expected in ((["--D", "0"], "--D must be at least 1"),
+                           (["--data", str(tmp_path)], "--data needs a trained detector")):
+        assert main(["simulate", "example:tiny-snn", *argv]) == 2
+        assert expected in capsys.readouterr().err
+    no_ilif = Graph.from_nodes([n for n in tiny_snn().nodes if not n.name.startswith(("stage2", "head"))],
+                               ["block.lif"], {})
+    save_graph(no_ilif, tmp_path / "plain")
+    assert main(["simulate", str(tmp_path / "plain"), "--D", "2"]) == 2
+    assert "has none" in capsys.readouterr().err
 
 
 def test_simulate_on_a_chip_it_does_not_fit_is_one_sentence(tmp_path, capsys):

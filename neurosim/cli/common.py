@@ -27,16 +27,60 @@ def available_models(root: str = "trained") -> list[str]:
 
 
 
-def model_inputs(graph, timesteps: int | None, images: int | None, input_file: str | None, seed: int = 0):
-    """(x [B, T, ...], dataset or None): an input file; else a trained model's own test split
-    (generated if missing); else a seeded synthetic input."""
+def add_input_arguments(p, model_help: str = "model directory (graph.json + weights.npz) or example:NAME"):
+    """The model and input options shared by simulate, compare and sparsity."""
+    p.add_argument("model", help=model_help)
+    p.add_argument("--T", type=int, help="timesteps (default: the model's own T, else 4)")
+    p.add_argument("--D", type=int, help="I-LIF integer spike limit at inference (default: the model's own D)")
+    p.add_argument("--images", type=int, default=None,
+                   help="number of samples (default: 8 from a trained model's test split, else 1)")
+    p.add_argument("--data", help="root of a dataset of the kind the model was trained on; its test split is "
+                                  "simulated (default: the model's own, generated if missing)")
+    p.add_argument("--input", help=".npy file with inputs [B, T, *shape] (default: a seeded synthetic input)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def simulate_model(args, precision: str = "float32", progress: bool | None = None):
+    """Load ``args.model`` (with ``--D``), choose its inputs and simulate: (graph, x, dataset, result)."""
+    from ..sim import simulate
+
+    graph = with_D(load_model(args.model), args.D, args.model)
+    x, dataset = model_inputs(graph, args.T, args.images, args.input, args.seed, data_root=args.data)
+    if progress is None:
+        progress = not (args.quiet or getattr(args, "json", False))
+    return graph, x, dataset, simulate(graph, x, precision=precision, progress=progress)
+
+
+def with_D(graph, D: int | None, spec: str = "the model"):
+    """``graph`` with every I-LIF's D set to ``D`` (None: unchanged); one-sentence errors."""
+    if D is None:
+        return graph
+    from ..ir.nodes import ILIF
+    from ..sweep import with_max_spike
+
+    if D < 1:
+        raise NeurosimError(f"--D must be at least 1, got {D}")
+    if not any(isinstance(n, ILIF) for n in graph.nodes):
+        raise NeurosimError(f"--D sets the integer spike limit of I-LIF neurons, and {spec} has none")
+    return with_max_spike(graph, D)
+
+
+def model_inputs(graph, timesteps: int | None, images: int | None, input_file: str | None, seed: int = 0,
+                 data_root: str | None = None):
+    """(x [B, T, ...], dataset or None): an input file; else the test split of ``data_root`` or
+    of a trained model's own dataset (generated if missing); else a seeded synthetic input."""
     timesteps = timesteps or int(graph.metadata.get("T", 4))
     if timesteps < 1 or (images is not None and images < 1):
         raise NeurosimError("--T and --images must be at least 1")
     if input_file:
         return _load_input_file(Path(input_file)), None
-    if "training" in graph.metadata and "detection" in graph.metadata:
-        dataset = _model_dataset(graph, timesteps)
+    trained = "training" in graph.metadata and "detection" in graph.metadata
+    if data_root is not None and not trained:
+        raise NeurosimError("--data needs a trained detector (its card says which kind of dataset it reads); "
+                            "give other inputs with --input")
+    if trained:
+        dataset = _model_dataset(graph, timesteps, data_root)
         n = min(images or 8, len(dataset))
         return np.stack([dataset[i][0] for i in range(n)]), dataset
     return example_input(graph, timesteps, images or 1, seed), None
@@ -51,15 +95,44 @@ def _load_input_file(path: Path) -> np.ndarray:
         raise NeurosimError(f"input file {path} is not a readable .npy array ({exc})") from None
 
 
-def _model_dataset(graph, timesteps: int):
-    """The test split of the dataset a trained model records in its metadata (generated if missing)."""
+def _model_dataset(graph, timesteps: int, data_root: str | None = None):
+    """The test split of the dataset a trained model records in its metadata (generated if
+    missing), or of the set at ``data_root`` (which must exist, of the same kind)."""
     from ..train.config import load_config
     from ..train.data import build_dataset, ensure_dataset
 
     config = load_config(graph.metadata["training"]["config"])
     config["data"]["T"] = timesteps
-    ensure_dataset(config)
-    return build_dataset(config, "test")
+    if data_root is None:
+        ensure_dataset(config)
+    else:
+        kind = config["data"]["dataset"]
+        root = Path(data_root)
+        if not root.is_dir():
+            raise NeurosimError(f"dataset {data_root} does not exist; the model reads a {kind} set "
+                                f"(make one with: neurosim data {kind} {data_root})")
+        generator = _generator_of(root)
+        if generator is not None and generator != kind:
+            raise NeurosimError(f"dataset {data_root} is a {generator} set but the model was trained on {kind}")
+        config["data"]["root"] = str(root)
+    try:
+        return build_dataset(config, "test")
+    except (OSError, ValueError, KeyError) as exc:
+        raise NeurosimError(f"cannot read the test split of {config['data']['root']} as a "
+                            f"{config['data']['dataset']} set ({exc})") from None
+
+
+def _generator_of(root: Path) -> str | None:
+    """The generator named by a synthetic set's manifest (None for a set without one, e.g. real Gen1)."""
+    import json
+
+    path = root / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["params"]["generator"]
+    except (ValueError, KeyError, TypeError):
+        raise NeurosimError(f"dataset manifest {path} is unreadable") from None
 
 
 def detection_accuracy(graph, dataset, result) -> dict | None:

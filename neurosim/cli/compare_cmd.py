@@ -7,8 +7,7 @@ from pathlib import Path
 
 from ..errors import DoesNotFit
 from ..fsutil import write_text_atomic
-from ..sim import simulate
-from .common import load_model, model_inputs
+from .common import add_input_arguments, simulate_model
 from .tables import format_table
 
 EXAMPLES_TEXT = """examples:
@@ -22,12 +21,8 @@ def add_parser(sub):
     p = sub.add_parser("compare", help="cost one simulation on several chips, side by side",
                        description="Simulate once and cost the same Trace on every listed hardware profile.",
                        epilog=EXAMPLES_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="model directory or example:NAME")
+    add_input_arguments(p)
     p.add_argument("--chips", default=DEFAULT_CHIPS, help=f"comma-separated profiles (default {DEFAULT_CHIPS})")
-    p.add_argument("--T", type=int)
-    p.add_argument("--images", type=int)
-    p.add_argument("--input")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="directory for compare.json, compare.csv and compare.png")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
@@ -38,9 +33,8 @@ def run(args) -> int:
 
     chips = [c.strip() for c in args.chips.split(",") if c.strip()]
     models = {c: hw.hardware_model(c) for c in chips}  # unknown names fail here, before simulating
-    graph = load_model(args.model)
-    x, _ = model_inputs(graph, args.T, args.images, args.input, args.seed)
-    trace = simulate(graph, x).trace
+    graph, _, _, result = simulate_model(args)
+    trace = result.trace
     rows, breakdown, misfits = [], {}, {}
     for chip, model in models.items():
         try:

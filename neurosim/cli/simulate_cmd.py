@@ -7,13 +7,14 @@ from pathlib import Path
 
 
 from ..examples import EXAMPLES
-from ..sim import simulate
-from .common import detection_accuracy, load_model, model_inputs
+from .common import add_input_arguments, detection_accuracy, simulate_model
 from .tables import format_table
 
 EXAMPLES_TEXT = """examples:
   neurosim simulate example:tiny-snn --T 4
   neurosim simulate trained/spikeyolo-shapes --chip loihi --images 16 --out out/sy-loihi
+  neurosim simulate trained/spikeyolo-shapes --chip memory-45nm --D 2 --images 32
+  neurosim simulate trained/emsyolo-gen1 --chip loihi --data data/gen1-synth-half --T 2
   neurosim simulate MODEL_DIR --input batch.npy --chip memory-45nm --json"""
 
 
@@ -21,26 +22,24 @@ def add_parser(sub):
     p = sub.add_parser("simulate", help="simulate a model event by event and report per-layer counts",
                        description="Simulate a model (an IR directory or example:NAME) event by event.",
                        epilog=EXAMPLES_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help=f"model directory (graph.json + weights.npz) or example:NAME ({', '.join(EXAMPLES)})")
+    add_input_arguments(p, f"model directory (graph.json + weights.npz) or example:NAME ({', '.join(EXAMPLES)})")
     p.add_argument("--chip", help="hardware profile to cost the run on (see 'neurosim chips' or hwmodels/)")
-    p.add_argument("--T", type=int, help="timesteps (default: the model's own T, else 4)")
-    p.add_argument("--images", type=int, default=None,
-                   help="number of samples (default: 8 from a trained model's test split, else 1)")
-    p.add_argument("--out", help="directory for report.json and layers.csv (with --chip)")
-    p.add_argument("--input", help=".npy file with inputs [B, T, *shape] (default: a seeded synthetic input)")
+    p.add_argument("--out", help="directory for report.json, layers.csv, cores.csv and energy.png (with --chip)")
     p.add_argument("--precision", choices=["float32", "float64"], default="float32")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the per-layer counts (or the chip report) as JSON")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    graph = load_model(args.model)
-    x, dataset = model_inputs(graph, args.T, args.images, args.input, args.seed)
-    result = simulate(graph, x, precision=args.precision)
-    accuracy = detection_accuracy(graph, dataset, result) if dataset is not None else None
+    chip = None
     if args.chip:
-        return _cost_on_chip(args, graph, result.trace, accuracy)
+        import neurosim.hw as hw
+
+        chip = hw.hardware_model(args.chip)  # an unknown chip fails here, before simulating
+    graph, x, dataset, result = simulate_model(args, precision=args.precision)
+    accuracy = detection_accuracy(graph, dataset, result) if dataset is not None else None
+    if chip is not None:
+        return _cost_on_chip(args, chip, graph, result.trace, accuracy)
     rows = layer_rows(graph, result.trace)
     if args.json:
         print(json.dumps({"model": args.model, "batch": result.trace.batch, "timesteps": result.trace.timesteps,
@@ -59,11 +58,9 @@ def run(args) -> int:
     return 0
 
 
-def _cost_on_chip(args, graph, trace, accuracy) -> int:
-    import neurosim.hw as hw
+def _cost_on_chip(args, model, graph, trace, accuracy) -> int:
     from ..report import write_csv, write_json
 
-    model = hw.hardware_model(args.chip)
     report = model.cost(trace, model.place(graph), graph)
     totals = report.totals()
     if args.json:
@@ -75,9 +72,15 @@ def _cost_on_chip(args, graph, trace, accuracy) -> int:
         print(summary_lines(report, totals, accuracy))
     if args.out:
         out = Path(args.out)
+        from ..report.figures import layer_energy
+
         write_json(report, out / "report.json")
         write_csv(report, out / "layers.csv", cores_path=out / "cores.csv")
-        print(f"wrote {out / 'report.json'}, {out / 'layers.csv'}, {out / 'cores.csv'}")
+        name = graph.metadata.get("name", args.model)
+        layer_energy(report, out / "energy.png", f"{name} on {args.chip}: "
+                     f"{report.energy_per_inference * 1e6:.4g} uJ per inference")
+        if not args.json:
+            print(f"wrote {out / 'report.json'}, {out / 'layers.csv'}, {out / 'cores.csv'}, {out / 'energy.png'}")
     return 0
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fsutil import write_text_atomic
-from ..sim import simulate
-from .common import load_model, model_inputs
+from .common import add_input_arguments, simulate_model
 from .tables import format_table
 
 EXAMPLES_TEXT = """examples:
@@ -22,11 +21,7 @@ def add_parser(sub):
                        description="Simulate and report each spiking layer's firing rate: the mean and spread "
                                    "across images, and per timestep.",
                        epilog=EXAMPLES_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model")
-    p.add_argument("--T", type=int)
-    p.add_argument("--images", type=int)
-    p.add_argument("--input")
-    p.add_argument("--seed", type=int, default=0)
+    add_input_arguments(p)
     p.add_argument("--out", help="directory for sparsity.json, sparsity_layers.png, sparsity_heatmap.png")
     p.set_defaults(func=run)
 
@@ -50,9 +45,8 @@ def layer_sparsity(graph, trace) -> list[dict]:
 
 
 def run(args) -> int:
-    graph = load_model(args.model)
-    x, _ = model_inputs(graph, args.T, args.images, args.input, args.seed)
-    trace = simulate(graph, x).trace
+    graph, _, _, result = simulate_model(args)
+    trace = result.trace
     rows = layer_sparsity(graph, trace)
     print(format_table(rows, [("layer", "layer"), ("op", "op"), ("neurons", "neurons"), ("rate_mean", "rate"),
                               ("rate_std", "std over images"), ("silent_fraction", "silent")]))

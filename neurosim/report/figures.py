@@ -28,6 +28,36 @@ def _figure(width=8, height=4.5):
     return plt.subplots(figsize=(width, height))
 
 
+def layer_energy(report, path, title: str, top: int = 30) -> Path:
+    """Left: energy per inference by component (uJ, log scale). Right: the ``top`` layers by
+    energy, each a horizontal bar stacked by component (uJ, linear), largest first."""
+    import matplotlib.pyplot as plt
+
+    _figure()
+    rows = sorted(report.layers, key=lambda r: r.energy_total, reverse=True)[:top]
+    fig, (ax_comp, ax_layers) = plt.subplots(1, 2, figsize=(12, max(4.5, 0.22 * len(rows) + 1.5)),
+                                             gridspec_kw={"width_ratios": [1, 2]})
+    by_comp = {c: v * 1e6 for c, v in report.energy_by_component.items() if v > 0}
+    ax_comp.bar(list(by_comp), list(by_comp.values()), color=[f"C{COMPONENTS.index(c)}" for c in by_comp])
+    ax_comp.set_yscale("log")
+    ax_comp.set_ylabel("energy per inference (uJ)")
+    ax_comp.set_xlabel("component")
+    ax_comp.tick_params(axis="x", rotation=45)
+    names = [r.name for r in rows][::-1]
+    left = np.zeros(len(rows))
+    for i, comp in enumerate(COMPONENTS):
+        values = np.array([r.energy.get(comp, 0.0) * 1e6 for r in rows][::-1])
+        if values.sum() > 0:
+            ax_layers.barh(names, values, left=left, color=f"C{i}", label=comp)
+            left += values
+    ax_layers.set_xlabel("energy per inference (uJ)")
+    ax_layers.tick_params(axis="y", labelsize=7)
+    ax_layers.set_title(f"top {len(rows)} of {len(report.layers)} layers")
+    ax_layers.legend(fontsize=8, loc="lower right")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
 def energy_breakdown(per_chip: dict[str, dict[str, float]], path, title: str) -> Path:
     """Left: energy per inference (uJ) per chip profile, log scale. Right: its composition by
     component as 100% stacked bars (stacked segments on a log axis would mislead)."""

@@ -58,9 +58,10 @@ class Simulator:
         self.fused_adds = _find_fusable_adds(graph)
         self.steps = steps.make_steps(graph, self.dtype, self.fixed, self.fused_adds)
 
-    def run(self, inputs, record_rasters: bool = False) -> SimResult:
+    def run(self, inputs, record_rasters: bool = False, progress: bool = False) -> SimResult:
         """Simulate ``inputs``: an array [T, *shape] or [B, T, *shape] for a single-input graph,
-        or a dict name -> such arrays (all with the same B and T)."""
+        or a dict name -> such arrays (all with the same B and T). ``progress``: a tqdm bar
+        over the samples (on stderr)."""
         batched, batch, timesteps = self._check_inputs(inputs)
         graph = self.graph
         trace = Trace(batch=batch, timesteps=timesteps)
@@ -70,7 +71,12 @@ class Simulator:
         outputs = {name: np.zeros((batch, out_steps) + graph.shapes[name], np.float32 if self.dtype == np.float32 else np.float64)
                    for name in graph.outputs}
         fuse = {} if record_rasters else self.fused_adds
-        for b in range(batch):
+        samples = range(batch)
+        if progress:
+            from tqdm import tqdm
+
+            samples = tqdm(samples, desc="simulate", unit="sample", leave=False)
+        for b in samples:
             for step in self.steps.values():
                 step.reset_state()
             for t in range(timesteps):
@@ -135,10 +141,10 @@ class Simulator:
 
 
 def simulate(graph: Graph, inputs, precision: str = "float32", fixed_point: FixedPointConfig | None = None,
-             record_rasters: bool = False, readout: str | None = None) -> SimResult:
+             record_rasters: bool = False, readout: str | None = None, progress: bool = False) -> SimResult:
     """Run ``graph`` on ``inputs`` ([T, *shape] or [B, T, *shape]); return outputs and Trace."""
     return Simulator(graph, precision=precision, fixed_point=fixed_point, readout=readout).run(
-        inputs, record_rasters=record_rasters)
+        inputs, record_rasters=record_rasters, progress=progress)
 
 
 def _find_fusable_adds(graph: Graph) -> dict[str, list[str]]:

@@ -133,6 +133,13 @@ def test_eval_writes_a_card_and_torch_equals_simulator(tmp_path, capsys):
     bar = card["quality_bar"]
     assert bar["min_map50"] == 0.6 and bar["met"] == (ev["sim"]["map50"] >= 0.6)
     assert "[model](model/README.md)" in (tmp_path / "README.md").read_text()  # the folder's index
+    # simulate reads the test split of a dataset given with --data (of the kind the model reads)
+    capsys.readouterr()
+    assert main(["simulate", str(tmp_path / "model"), "--data", cfg["data"]["root"], "--images", "2", "--quiet"]) == 0
+    assert "mAP@50" in capsys.readouterr().out
+    assert main(["data", "gen1-synth", str(tmp_path / "g"), "--size", "half", "--counts", "1,1,1"]) == 0
+    assert main(["simulate", str(tmp_path / "model"), "--data", str(tmp_path / "g")]) == 2
+    assert "is a gen1-synth set but the model was trained on shapes" in capsys.readouterr().err
 
 
 def test_quality_bar():
