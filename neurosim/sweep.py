@@ -124,7 +124,7 @@ CSV_FIELDS = ("model", "T", "D", "chip", "images", "fits", "map50", "map", "ener
               "mean_firing_rate", "ann_energy_uJ", "snn_over_ann_paper")
 
 
-def write_outputs(rows: list[dict], out_dir, twin: dict | None = None) -> None:
+def write_outputs(rows: list[dict], out_dir, twins: list[dict] | None = None) -> None:
     """sweep.csv and the Pareto figure (energy per inference vs mAP@50)."""
     out = Path(out_dir)
     lines = [",".join(CSV_FIELDS)] + [",".join("" if r.get(f) is None else str(r.get(f)) for f in CSV_FIELDS)
@@ -135,7 +135,7 @@ def write_outputs(rows: list[dict], out_dir, twin: dict | None = None) -> None:
         return
     from .report.figures import pareto
 
-    pareto(fitted, out / "sweep.png", twin)
+    pareto(fitted, out / "sweep.png", twins)
 
 
 def pareto_front(rows: list[dict]) -> list[dict]:

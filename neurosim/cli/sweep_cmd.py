@@ -9,7 +9,7 @@ from ..errors import NeurosimError
 
 EXAMPLES_TEXT = """examples:
   neurosim sweep trained/spikeyolo-shapes --T 1,2,4 --D 1,2,4 --chip loihi --out out/sweep
-  neurosim sweep trained/emsyolo-shapes-T1 trained/emsyolo-shapes-T2 trained/emsyolo-shapes --chip memory-45nm --out out/s2
+  neurosim sweep trained/emsyolo-shapes-t1 trained/emsyolo-shapes-t2 trained/emsyolo-shapes --chip memory-45nm --out out/s2
   neurosim sweep MODEL --T 1,2 --chip loihi --scheduler tcp://127.0.0.1:8786 --out out/s3
 A rerun with the same --out computes only the points that are not saved yet."""
 
@@ -28,7 +28,8 @@ def add_parser(sub):
     group = p.add_mutually_exclusive_group()
     group.add_argument("--workers", type=int, default=2, help="local Dask workers (default 2)")
     group.add_argument("--scheduler", help="address of an existing Dask scheduler")
-    p.add_argument("--twin", help="the ANN twin's model directory (its card's mAP is the reference)")
+    p.add_argument("--twin", help="comma-separated ANN twin model directories: each is drawn at its card's mAP "
+                                  "and its own graph's energy on ann-45nm")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=run)
 
@@ -42,16 +43,10 @@ def run(args) -> int:
     hw.load_profile(args.chip)  # an unknown chip fails before any work
     for model in args.models:
         load_graph(model)
+    twins = [twin_reference(t.strip()) for t in (args.twin or "").split(",") if t.strip()]  # checked up front
     points = plan_points(args.models, parse_list(args.T, "T"), parse_list(args.D, "D"), args.chip, args.images)
     rows, computed = run_sweep(points, args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
-    twin = None
-    if args.twin:
-        card = Path(args.twin) / "card.json"
-        if not card.is_file():
-            raise NeurosimError(f"the ANN twin {args.twin} has no card.json")
-        energy = next((r["ann_energy_uJ"] for r in rows if r.get("ann_energy_uJ")), None)
-        twin = {"map50": json.loads(card.read_text())["evaluation"]["sim"]["map50"], "energy_uJ": energy}
-    write_outputs(rows, args.out, twin)
+    write_outputs(rows, args.out, twins)
     print(f"{len(points)} points ({len(computed)} computed now, {len(points) - len(computed)} reused) -> "
           f"{Path(args.out) / 'sweep.csv'}")
     for r in rows:
@@ -59,3 +54,16 @@ def run(args) -> int:
                  (f"{r['energy_uJ']:.2f} uJ" if r.get("fits") else f"does not fit: {r.get('reason')}")
         print(f"  {Path(r['model']).name} T={r['T']} D={r['D']}: {status}")
     return 0
+
+
+def twin_reference(model_dir: str, profile: str = "ann-45nm") -> dict:
+    """An ANN twin's marker: its card's test mAP@50 and its own graph's dense energy on ``profile``."""
+    import neurosim.hw as hw
+    from ..ir import load_graph
+
+    card = Path(model_dir) / "card.json"
+    if not card.is_file():
+        raise NeurosimError(f"the ANN twin {model_dir} has no card.json")
+    energy = hw.hardware_model(profile).cost_twin(load_graph(model_dir)).energy
+    return {"name": Path(model_dir).name, "map50": json.loads(card.read_text())["evaluation"]["sim"]["map50"],
+            "energy_uJ": energy * 1e6, "profile": profile}

@@ -114,9 +114,9 @@ def firing_rate_heatmap(layers: list[str], rates: np.ndarray, path, title: str) 
     return _save(fig, path)
 
 
-def pareto(rows: list[dict], path, twin: dict | None = None) -> Path:
+def pareto(rows: list[dict], path, twins: list[dict] | None = None) -> Path:
     """Energy per inference vs mAP@50, one marker per sweep point (labelled T/D), the Pareto
-    front joined, and the ANN twin as a reference marker when known."""
+    front joined, and each ANN twin (``name``, ``map50``, ``energy_uJ``, ``profile``) as a star."""
     from ..sweep import pareto_front
 
     fig, ax = _figure()
@@ -128,9 +128,10 @@ def pareto(rows: list[dict], path, twin: dict | None = None) -> Path:
                         textcoords="offset points", xytext=(4, 4), fontsize=7)
     front = sorted(pareto_front(rows), key=lambda r: r["energy_uJ"])
     ax.plot([r["energy_uJ"] for r in front], [r["map50"] for r in front], "k--", lw=1, label="Pareto front")
-    if twin and twin.get("map50") is not None and twin.get("energy_uJ"):
-        ax.scatter([twin["energy_uJ"]], [twin["map50"]], marker="*", s=160, c="red",
-                   label=f"ANN twin ({twin.get('profile', 'ann-45nm')})", zorder=4)
+    for i, twin in enumerate(twins or []):
+        if twin.get("map50") is not None and twin.get("energy_uJ"):
+            ax.scatter([twin["energy_uJ"]], [twin["map50"]], marker="*", s=160, c=("red", "darkred", "orange")[i % 3],
+                       label=f"{twin.get('name', 'ANN twin')} ({twin.get('profile', 'ann-45nm')})", zorder=4)
     ax.set_xscale("log")
     ax.set_xlabel(f"energy per inference (uJ, {rows[0]['chip']})")
     ax.set_ylabel("mAP@50")
