@@ -7,6 +7,7 @@ twin profile's technology::
     paper-45nm  twin  <->  SNN on paper-45nm     (the papers' 4.6 / 0.9 pJ convention)
     ann-45nm    twin  <->  SNN on memory-45nm     (arithmetic + SRAM traffic, same 45 nm figures)
     ann-45nm-int8 twin <-> SNN on memory-45nm-int8 (the same with int8 data on both sides)
+    ann-45nm-noreuse twin <-> SNN on memory-45nm (the ANN without data reuse: the SNN's best case)
 
 so ``snn_over_ann`` compares like with like, and ``this_over_ann`` compares the report's own
 chip with each twin.
@@ -25,7 +26,7 @@ from .layers import decompose
 if TYPE_CHECKING:
     from ..sim.trace import Trace
 
-DEFAULT_TWIN_PROFILES = ("paper-45nm", "ann-45nm", "ann-45nm-int8")
+DEFAULT_TWIN_PROFILES = ("paper-45nm", "ann-45nm", "ann-45nm-int8", "ann-45nm-noreuse")
 
 
 _TWIN_CACHE: "weakref.WeakKeyDictionary[Graph, dict]" = weakref.WeakKeyDictionary()

@@ -8,7 +8,7 @@ from neurosim.ir.graph import GraphBuilder
 
 from hw_testkit import random_trace, scale_events
 
-PROFILES = ["paper-45nm", "memory-45nm", "memory-45nm-int8", "ann-45nm", "ann-45nm-int8", "loihi", "truenorth", "speck"]
+PROFILES = ["paper-45nm", "memory-45nm", "memory-45nm-int8", "ann-45nm", "ann-45nm-int8", "ann-45nm-noreuse", "loihi", "truenorth", "speck"]
 
 
 def mixed_graph():

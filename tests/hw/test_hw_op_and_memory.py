@@ -145,6 +145,22 @@ def test_dense_twin_by_hand(profile, e_mac, e_act, bits, snn_pair):
     assert comp["snn_over_ann"] == pytest.approx(snn.energy_per_inference / twin.energy)
 
 
+def test_dense_twin_without_reuse_by_hand():
+    """ann-45nm-noreuse: each of the 12 MACs reads its weight and its input; 3 bias reads, 3 writes."""
+    b = GraphBuilder()
+    x = b.input((4,), kind="binary", name="x")
+    fc = b.linear(x, weight=np.ones((3, 4), np.float32), bias=np.zeros(3, np.float32), name="fc")
+    b.lif(fc, name="n")
+    graph = b.build(outputs=["n"])
+    twin = hw.hardware_model("ann-45nm-noreuse").cost_twin(graph)
+    fc_energy = (12 * 4.6 * pJ + 12 * sram(12 * 32, 32) + 3 * sram(3 * 32, 32) + 12 * sram(4 * 32, 32)
+                 + 3 * sram(3 * 32, 32))
+    assert twin.per_node["fc"] == pytest.approx(fc_energy)
+    reuse = hw.hardware_model("ann-45nm").cost_twin(graph)
+    assert twin.per_node["n"] == pytest.approx(reuse.per_node["n"])  # activations: one read, one write either way
+    assert twin.energy > reuse.energy
+
+
 def test_zero_events_zero_synaptic_energy(detector_trace):
     graph, trace = detector_trace
     for name in ("conv_b", "conv_h"):

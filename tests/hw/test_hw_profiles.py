@@ -14,7 +14,7 @@ from neurosim.hw.profile import LABELS, builtin_dir
 
 from hw_testkit import builtin_doc, write_profile
 
-BUILTINS = ["paper-45nm", "memory-45nm", "memory-45nm-int8", "ann-45nm", "ann-45nm-int8", "loihi", "truenorth", "speck"]
+BUILTINS = ["paper-45nm", "memory-45nm", "memory-45nm-int8", "ann-45nm", "ann-45nm-int8", "ann-45nm-noreuse", "loihi", "truenorth", "speck"]
 
 
 @pytest.mark.parametrize("name", BUILTINS)

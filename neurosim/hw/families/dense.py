@@ -1,14 +1,22 @@
 """``dense-accelerator``: a dense ANN accelerator that runs the SNN graph's ANN twin.
 
-Reuse assumption (profile setting ``reuse: weights-once-activations-once``): per inference,
-every weight and bias is read once from its SRAM, every node reads its input activations once
-and writes its outputs once; MACs are dense (see :mod:`neurosim.hw.ann_twin`). Per node::
+Reuse assumption (profile setting ``reuse``):
+
+* ``weights-once-activations-once`` (ideal on-chip reuse): per inference, every weight and bias
+  is read once from its SRAM, every node reads its input activations once and writes its
+  outputs once. Per node::
 
     E = macs x e_mac + activation_ops x e_analog_op
         + weights x E_access(weights x weight_bits, weight_bits)
         + biases  x E_access(biases x bias_bits, bias_bits)
         + inputs  x E_access(inputs x activation_bits, activation_bits)
         + outputs x E_access(outputs x activation_bits, activation_bits)
+
+* ``none`` (no reuse: the naive implementation, the other bound of Dampfhoffer et al. 2023): every MAC reads its weight and its input
+  activation, i.e. ``weights`` and ``inputs`` above become ``macs`` for synaptic nodes; biases
+  are read and outputs written once per output element.
+
+MACs are dense either way (see :mod:`neurosim.hw.ann_twin`).
 
 with ``E_access`` the SRAM fit of :mod:`neurosim.hw.families.memory_aware`. Costing a trace on
 this family reports the twin of the trace's graph (the trace only supplies the batch size);
@@ -43,7 +51,7 @@ class DenseAcceleratorModel(HardwareModel):
         "activation_bits": ParamSpec("bits", "activation word width", minimum=1),
     }
     settings = {
-        "reuse": SettingSpec("data reuse assumption", choices=("weights-once-activations-once",)),
+        "reuse": SettingSpec("data reuse assumption", choices=("weights-once-activations-once", "none")),
         "snn_counterpart": SettingSpec("memory-aware profile pricing the SNN with the same technology",
                                        required=False),
     }
@@ -52,11 +60,15 @@ class DenseAcceleratorModel(HardwareModel):
         sram = SramModel(self)
         e_mac, e_an = self.p("e_mac"), self.p("e_analog_op")
         wb, bb, ab = self.p("weight_bits"), self.p("bias_bits"), self.p("activation_bits")
+        no_reuse = self.profile.setting("reuse") == "none"
         out = {}
         for n in twin_counts(graph):
-            memory = (n.weights * sram.access(n.weights * wb, wb)
-                      + n.biases * sram.access(n.biases * bb, bb)
-                      + n.inputs * sram.access(n.inputs * ab, ab)
+            weight_reads = n.macs if (no_reuse and n.synaptic) else n.weights
+            bias_reads = n.outputs if (no_reuse and n.biases) else n.biases
+            input_reads = n.macs if (no_reuse and n.synaptic) else n.inputs
+            memory = (weight_reads * sram.access(n.weights * wb, wb)
+                      + bias_reads * sram.access(n.biases * bb, bb)
+                      + input_reads * sram.access(n.inputs * ab, ab)
                       + n.outputs * sram.access(n.outputs * ab, ab))
             out[n.name] = {"mac": n.macs * e_mac, "ops": n.activation_ops * e_an, "memory": memory,
                            "macs": n.macs, "activation_ops": n.activation_ops}
