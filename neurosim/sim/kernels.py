@@ -15,6 +15,17 @@ from numba import njit
 
 
 @njit(cache=True)
+def record_events(idx, val, n, channels, per_channel, event_acc):
+    """Accumulate one timestep's events (unique channels-last positions ``idx[:n]``, values
+    ``val[:n]``): ``per_channel[idx % channels] += val`` and ``event_acc[idx] += val``."""
+    for i in range(n):
+        p = idx[i]
+        v = val[i]
+        per_channel[p % channels] += v
+        event_acc[p] += v
+
+
+@njit(cache=True)
 def _first_tap(pos, pad, stride, kernel, out_size):
     """Range of kernel taps k and outputs o with ``o * stride - pad + k == pos``.
 

@@ -95,9 +95,7 @@ class Step:
         trace.out_nonzero[b, t] = n
         trace.out_spikes[b, t] = total
         if n:
-            trace.out_spikes_per_channel[b, t] += np.bincount(
-                self.idx[:n] % self.channels, weights=vals.astype(np.float64), minlength=self.channels)
-            np.add.at(self.event_acc, self.idx[:n], vals)
+            k.record_events(self.idx, self.val, n, self.channels, trace.out_spikes_per_channel[b, t], self.event_acc)
         return Act(self.out, self.idx, self.val, n, 1.0 if self.fixed is not None else None)
 
     def finalize(self, trace):
