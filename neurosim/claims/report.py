@@ -148,11 +148,19 @@ def break_evens(rows_graphs, figure_path: Path | None) -> dict:
                 curves[(row["model"], profile)] = ratio_curve(graph, profile, int(row["T"]), grid, against)
         out[row["model"]] = per
     if figure_path is not None and curves:
-        _curve_figure(curves, {r["model"]: r["mean_rate"] for r, _ in rows_graphs}, figure_path)
+        measured = {}
+        for r, _ in rows_graphs:
+            for profile in BREAK_EVEN_PROFILES:
+                p = r["profiles"].get(profile, {})
+                if p.get("fits") and p.get("snn_over_ann"):
+                    measured[(r["model"], profile)] = (r["mean_rate"], p["snn_over_ann"])
+        _curve_figure(curves, {r["model"]: r["mean_rate"] for r, _ in rows_graphs}, figure_path, measured)
     return out
 
 
-def _curve_figure(curves, measured, path):
+def _curve_figure(curves, measured, path, points=None):
+    """Ratio against uniform rate per (model, profile); grey lines at each model's measured mean
+    rate; crosses at the ratio measured on the model's real traces (non-uniform rates)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -172,9 +180,12 @@ def _curve_figure(curves, measured, path):
                 label=f"{model} on {profile}")
     for i, model in enumerate(models):
         ax.axvline(measured[model], color="0.5", ls=styles.get(model, "-"), lw=0.8)
+    for (model, profile), (rate, ratio) in (points or {}).items():
+        if (model, profile) in curves:
+            ax.scatter([rate], [ratio], marker="x", s=60, color=colours[profile], zorder=5)
     ax.axhline(1.0, color="k", lw=1)
     ax.set_yscale("log")
-    ax.set_xlabel("uniform firing rate (spikes per neuron per timestep); grey: measured mean of each model")
+    ax.set_xlabel("uniform firing rate (spikes per neuron per timestep); grey: measured mean; x: measured ratio")
     ax.set_ylabel("SNN energy / ANN twin energy")
     ax.set_title("where the SNN stops winning (below 1: SNN cheaper)")
     ax.legend(fontsize=7)
