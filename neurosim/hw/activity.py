@@ -69,13 +69,7 @@ def core_activity(layer: Layer, boxes: np.ndarray, graph: Graph, trace) -> CoreA
             in_box = BoxSums(emap).sums(boxes)
             per_ch = nt.out_spikes_per_channel
             if per_ch is not None and per_ch.shape[-1] == layer.shape[0]:
-                chan_total = emap.sum((1, 2))
-                spatial = np.zeros((layer.shape[0], S))
-                for j, (c0, c1, y0, y1, x0, x1) in enumerate(boxes):
-                    part = emap[c0:c1, y0:y1, x0:x1].sum((1, 2))
-                    tot = chan_total[c0:c1]
-                    spatial[c0:c1, j] = np.divide(part, tot, out=np.zeros_like(part), where=tot > 0)
-                weights = per_ch @ spatial
+                weights = per_ch @ channel_box_shares(emap, boxes)
             else:
                 weights = in_box
             act.out_events = distribute(nt.out_spikes, weights, fallback=in_box if in_box.sum() > 0 else sizes)
@@ -84,3 +78,19 @@ def core_activity(layer: Layer, boxes: np.ndarray, graph: Graph, trace) -> CoreA
             act.out_events = distribute(nt.out_spikes, sizes)
             act.fired = distribute(nt.out_nonzero, sizes)
     return act
+
+
+def channel_box_shares(emap: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """``[C, S]``: the fraction of channel ``c``'s events (event map ``[C, H, W]``) inside box
+    ``j``, zero where the box does not hold channel ``c``. Per-channel 2-D prefix sums give every
+    box's window sum for all channels at once."""
+    C, H, W = emap.shape
+    b = np.asarray(boxes, np.int64).reshape(-1, 6)
+    prefix = np.zeros((C, H + 1, W + 1))
+    prefix[:, 1:, 1:] = emap.cumsum(1).cumsum(2)
+    y0, y1, x0, x1 = b[:, 2], b[:, 3], b[:, 4], b[:, 5]
+    window = prefix[:, y1, x1] - prefix[:, y0, x1] - prefix[:, y1, x0] + prefix[:, y0, x0]   # [C, S]
+    channel = np.arange(C)[:, None]
+    holds = (channel >= b[None, :, 0]) & (channel < b[None, :, 1])
+    total = prefix[:, H, W][:, None]
+    return np.divide(window * holds, total, out=np.zeros((C, len(b))), where=total > 0)
