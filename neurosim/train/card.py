@@ -205,7 +205,7 @@ def render_index(trained_dir) -> str:
         is_twin = c["neuron"] == "relu"
         cells = [f"[{c['name']}]({c['name']}/README.md)",
                  f"{c['family']} ({c['scale']}), {'ANN twin' if is_twin else c['neuron']}",
-                 str(c["dataset"].get("dataset")), str(c["T"]), str(c["D"]) if c["family"] == "spikeyolo" else "–",
+                 str(c["dataset"].get("dataset")), str(c["T"]), str(c["D"]) if c["family"] == "spikeyolo" and not is_twin else "–",
                  f"{c.get('parameters_torch') or 0:,}",
                  f"{ev['sim']['map50']:.3f} / " + (f"{ev['torch']['map50']:.3f}" if "torch" in ev else "–"),
                  f"{ev['sim']['map']:.3f}",
