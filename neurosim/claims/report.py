@@ -158,7 +158,7 @@ def break_evens(rows_graphs, figure_path: Path | None) -> dict:
     return out
 
 
-def _curve_figure(curves, measured, path, points=None):
+def _curve_figure(curves, measured, path, measured_ratios=None):
     """Ratio against uniform rate per (model, profile); grey lines at each model's measured mean
     rate; crosses at the ratio measured on the model's real traces (non-uniform rates)."""
     import matplotlib
@@ -180,7 +180,7 @@ def _curve_figure(curves, measured, path, points=None):
                 label=f"{model} on {profile}")
     for i, model in enumerate(models):
         ax.axvline(measured[model], color="0.5", ls=styles.get(model, "-"), lw=0.8)
-    for (model, profile), (rate, ratio) in (points or {}).items():
+    for (model, profile), (rate, ratio) in (measured_ratios or {}).items():
         if (model, profile) in curves:
             ax.scatter([rate], [ratio], marker="x", s=60, color=colours[profile], zorder=5)
     ax.axhline(1.0, color="k", lw=1)
