@@ -56,7 +56,7 @@ def save_graph(graph: Graph, directory: str | Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     arrays = {f"{n.name}.{f}": a for n in graph.nodes for f, a in n.arrays().items()}
-    np.savez(buffer, **arrays)
+    np.savez_compressed(buffer, **arrays)  # deflate: about 10% smaller for trained float32 weights
     data = buffer.getvalue()
     with atomic_path(directory / WEIGHTS_FILE) as tmp:
         tmp.write_bytes(data)
