@@ -235,7 +235,7 @@ def render(arith: dict, shipped: list[dict], breakeven: dict, figure: str | None
             if other is not None and p["snn_over_ann"] is not None and abs(other / p["snn_over_ann"] - 1) > 1e-3:
                 text += f" ({f(other)})"
             cells.append(text)
-        lines.append(f"| {row['model']} | {row.get('dataset', '')} | {row['T']} | {row['D']} | "
+        lines.append(f"| {row['model']} | {row.get('dataset', '')} | {row['T']} | {_d(row)} | "
                      f"{row['map50']:.3f} / {row['twin_map50']:.3f} | {row['mean_rate']:.3f} | " + " | ".join(cells) + " |")
     lines += ["", "Energy per inference (µJ) and latency per inference (ms, where the model has one):", "",
               "| model | " + " | ".join(CHIP_PROFILES) + " |", "|---|" + "---:|" * len(CHIP_PROFILES)]
@@ -287,6 +287,11 @@ def render(arith: dict, shipped: list[dict], breakeven: dict, figure: str | None
     return "\n".join(lines) + "\n"
 
 
+def _d(row) -> str:
+    """D is the I-LIF integer limit: meaningful for SpikeYOLO only."""
+    return str(row["D"]) if row.get("family", "spikeyolo") == "spikeyolo" else "–"
+
+
 def _family_rows(shipped, family):
     return [r for r in shipped if r.get("family", family) == family]
 
@@ -308,7 +313,9 @@ def verdict(arith: dict, shipped: list[dict], breakeven: dict) -> list[str]:
             parts = []
             paper = p.get("paper-45nm", {})
             if paper.get("fits") and paper.get("snn_over_ann"):
-                parts.append(f"the papers' convention gives it {1 / paper['snn_over_ann']:.3g}x less energy than its twin")
+                r = paper["snn_over_ann"]
+                parts.append(f"the papers' convention gives it {1 / r:.3g}x less energy than its twin" if r < 1 else
+                             f"even the papers' convention gives it {r:.3g}x its twin's energy")
             mem = p.get("memory-45nm", {})
             if mem.get("fits") and mem.get("snn_over_ann"):
                 parts.append(f"with SRAM traffic and neuron updates counted (memory-45nm) it costs "
@@ -330,7 +337,8 @@ def verdict(arith: dict, shipped: list[dict], breakeven: dict) -> list[str]:
                 parts.append(f"on Loihi {loihi['snn_over_ann']:.3g}x the fp32 twin's energy"
                              + (f" over {loihi['chips']} chips" if loihi.get("chips") else ""))
             if parts:
-                text += (f" *Our {row['model']}* ({row.get('dataset', '')}, T={row['T']}, D={row['D']}, mAP@50 "
+                text += (f" *Our {row['model']}* ({row.get('dataset', '')}, T={row['T']}"
+                         + (f", D={row['D']}" if _d(row) != "–" else "") + ", mAP@50 "
                          f"{row['map50']:.3f} vs twin {row['twin_map50']:.3f}) fires at a mean {row['mean_rate']:.3f}: "
                          + "; ".join(parts) + ".")
         out.append(text)
@@ -342,15 +350,21 @@ def verdict(arith: dict, shipped: list[dict], breakeven: dict) -> list[str]:
             out.append(f"* **{row['model']}** (no published ratio checked here): papers' convention "
                        f"{paper['snn_over_ann']:.3g}x its twin's energy, memory-45nm {mem['snn_over_ann']:.3g}x, at a mean "
                        f"rate of {row['mean_rate']:.3f}.")
-    sparser = [row["mean_rate"] / breakeven[row["model"]]["memory-45nm"]["rate"] for row in shipped
-               if breakeven.get(row["model"], {}).get("memory-45nm", {}).get("rate")]
+    crossing = [row for row in shipped if breakeven.get(row["model"], {}).get("memory-45nm", {}).get("rate")]
+    sparser = [row["mean_rate"] / breakeven[row["model"]]["memory-45nm"]["rate"] for row in crossing]
+    silent_losers = [row for row in shipped if "zero spikes" in
+                     breakeven.get(row["model"], {}).get("memory-45nm", {}).get("reason", "")]
     static = [row["profiles"]["loihi"]["static_share"] for row in shipped if row["profiles"].get("loihi", {}).get("fits")]
     never = [row["model"] for row in shipped if breakeven.get(row["model"], {}).get("loihi", {}).get("rate") is None
              and "zero spikes" in breakeven.get(row["model"], {}).get("loihi", {}).get("reason", "")]
     out += ["", "*What it takes, by kind of hardware.* Arithmetic-only accounting (paper-45nm) charges nothing for "
             "memory, so sparsity alone decides. Once each synaptic event also reads a weight and updates a membrane "
             "in SRAM (memory-45nm), the SNN wins only below the break-even rates of section 3"
-            + (f"; our detectors fire {min(sparser):.3g}x to {max(sparser):.3g}x above theirs" if sparser else "")
+            + (f"; the {len(crossing)} of our {len(shipped)} detectors that have one fire {min(sparser):.3g}x to "
+               f"{max(sparser):.3g}x above it" if sparser else "")
+            + (f", and {len(silent_losers)} cost more than their twin even with no spikes (their fixed costs per "
+               "timestep, the analog-fed first layer and a state read and write for every neuron, already exceed "
+               "the twin's total)" if silent_losers else "")
             + "." + (f" On Loihi, static power is {100 * min(static):.0f}% to {100 * max(static):.0f}% of the "
                      "energy of our detectors, because the whole network must sit in enough cores and chips"
                      if static else "")

@@ -25,7 +25,7 @@ def test_render_uses_the_computed_numbers():
     assert "| m | shapes | 1 | 4 | 0.800 / 0.810 | 0.500 | 0.1 | 3 (6) |" in text
     assert "would need a mean rate below 0.125 to win" in text and "1,234" in text
     assert "10x less energy than its twin" in text  # 1 / 0.1, under the papers' convention
-    assert "fire 4x to 4x above theirs" in text  # 0.5 / 0.125
+    assert "the 1 of our 1 detectors that have one fire 4x to 4x above it" in text  # 0.5 / 0.125
 
 
 @pytest.mark.slow
