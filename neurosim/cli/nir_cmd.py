@@ -61,7 +61,7 @@ def run_import(args) -> int:
 def run_export(args) -> int:
     from ..nir import export_nir
     from ..nir.exporter import DEFAULT_DT
-    from .simulate_cmd import load_model
+    from .common import load_model
 
     dt = DEFAULT_DT if args.dt is None else args.dt
     if not dt > 0:
