@@ -54,6 +54,7 @@ def main():
     torch.set_num_threads(1)
     from spikingjelly.activation_based import op_counter
 
+    os.chdir(TRAINED.parent)  # the models' dataset roots (data/...) are relative to the repository
     rows = []
     for name in MODELS:
         if not (TRAINED / name / "model.pt").is_file():
