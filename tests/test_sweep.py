@@ -54,18 +54,18 @@ def test_pareto_front():
     assert pareto_front(rows) == [rows[0], rows[2]]
 
 
-def test_twin_reference_uses_the_twins_own_graph_and_card(tmp_path):
+def test_twin_marker_uses_the_twins_own_graph_and_card(tmp_path):
     import neurosim.hw as hw
-    from neurosim.cli.sweep_cmd import twin_reference
+    from neurosim.cli.sweep_cmd import twin_marker
     from neurosim.errors import NeurosimError
     from neurosim.ir import load_graph
     from neurosim.report.figures import pareto
 
     twin = ilif_model(tmp_path)
     with pytest.raises(NeurosimError, match="has no card.json"):
-        twin_reference(str(twin))
+        twin_marker(str(twin))
     (twin / "card.json").write_text(json.dumps({"evaluation": {"sim": {"map50": 0.61, "map": 0.4}}}))
-    ref = twin_reference(str(twin))
+    ref = twin_marker(str(twin))
     assert ref["map50"] == 0.61 and ref["name"] == "m" and ref["profile"] == "ann-45nm"
     assert ref["energy_uJ"] == pytest.approx(hw.hardware_model("ann-45nm").cost_twin(load_graph(twin)).energy * 1e6)
     rows = [{"model": "a", "T": 1, "D": 4, "energy_uJ": 2.0, "map50": 0.5, "chip": "memory-45nm"}]

@@ -43,7 +43,7 @@ def run(args) -> int:
     hw.load_profile(args.chip)  # an unknown chip fails before any work
     for model in args.models:
         load_graph(model)
-    twins = [twin_reference(t.strip()) for t in (args.twin or "").split(",") if t.strip()]  # checked up front
+    twins = [twin_marker(t.strip()) for t in (args.twin or "").split(",") if t.strip()]  # checked up front
     points = plan_points(args.models, parse_list(args.T, "T"), parse_list(args.D, "D"), args.chip, args.images)
     rows, computed = run_sweep(points, args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
     write_outputs(rows, args.out, twins)
@@ -56,7 +56,7 @@ def run(args) -> int:
     return 0
 
 
-def twin_reference(model_dir: str, profile: str = "ann-45nm") -> dict:
+def twin_marker(model_dir: str, profile: str = "ann-45nm") -> dict:
     """An ANN twin's marker: its card's test mAP@50 and its own graph's dense energy on ``profile``."""
     import neurosim.hw as hw
     from ..ir import load_graph

@@ -96,13 +96,12 @@ class HardwareModel:
         check_trace(trace, placement.graph, placement.layers)
         with gc_paused():
             report = self._cost(trace, placement)
-        report.fits, report.misfit = placement.fits, placement.misfit
-        report.warnings = list(dict.fromkeys(list(placement.notes) + list(report.warnings)))
-        report.graph = graph_summary(placement.graph)
-        if ann_twin:
-            from .evaluate import attach_ann_twin
+            report.fits, report.misfit = placement.fits, placement.misfit
+            report.warnings = list(dict.fromkeys(list(placement.notes) + list(report.warnings)))
+            report.graph = graph_summary(placement.graph)
+            if ann_twin:
+                from .evaluate import attach_ann_twin
 
-            with gc_paused():
                 attach_ann_twin(report, trace, placement.graph, self.profile.name)
         return report
 
