@@ -5,6 +5,13 @@ torch models compute. A synaptic node fed by spikes scatters weights for the non
 only (cost proportional to events x fan-out); fed by analog values it runs dense and counts
 MACs. Neuron nodes update their state and emit an event list for their consumers.
 
+Samples are independent, so a chunk of them runs together: each node makes one call per
+timestep for the whole chunk (the Numba drivers loop over the samples, each with its own event
+list). A stateless dense node whose inputs hold the same values as at its last computation (an
+analog encoding layer fed the same frame at every timestep) reuses its result and its counts
+instead of recomputing them: the trace still counts its work at every timestep, as hardware
+would do it.
+
 Public entry point: :func:`simulate`.
 """
 from __future__ import annotations
@@ -21,6 +28,10 @@ from .fixed_point import FixedPointConfig, FixedPointPlan
 from .trace import NodeTrace, Trace
 
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
+#: buffer memory (outputs, event lists, states of every node) one chunk of samples may use
+CHUNK_BYTES = 256 * 2**20
+#: most samples run together; beyond this the per-call overhead is already negligible
+MAX_CHUNK = 64
 
 
 @dataclass
@@ -58,10 +69,12 @@ class Simulator:
         self.fused_adds = _find_fusable_adds(graph)
         self.steps = steps.make_steps(graph, self.dtype, self.fixed, self.fused_adds)
 
-    def run(self, inputs, record_rasters: bool = False, progress: bool = False) -> SimResult:
+    def run(self, inputs, record_rasters: bool = False, progress: bool = False,
+            chunk: int | None = None) -> SimResult:
         """Simulate ``inputs``: an array [T, *shape] or [B, T, *shape] for a single-input graph,
         or a dict name -> such arrays (all with the same B and T). ``progress``: a tqdm bar
-        over the samples (on stderr)."""
+        over the samples (on stderr). Samples run together in chunks of ``chunk`` (default: as
+        many as fit in :data:`CHUNK_BYTES` of buffers, at most :data:`MAX_CHUNK`)."""
         batched, batch, timesteps = self._check_inputs(inputs)
         graph = self.graph
         trace = Trace(batch=batch, timesteps=timesteps)
@@ -70,41 +83,59 @@ class Simulator:
         out_steps = 1 if self.readout == "last" else timesteps
         outputs = {name: np.zeros((batch, out_steps) + graph.shapes[name], np.float32 if self.dtype == np.float32 else np.float64)
                    for name in graph.outputs}
-        fuse = {} if record_rasters else self.fused_adds
-        samples = range(batch)
+        chunk = chunk or self.chunk_size(batch)
+        bar = None
         if progress:
             from tqdm import tqdm
 
-            samples = tqdm(samples, desc="simulate", unit="sample", leave=False)
-        for b in samples:
-            for step in self.steps.values():
-                step.reset_state()
-            for t in range(timesteps):
-                acts: dict[str, steps.Act] = {}
-                for add_name in fuse:
-                    self.steps[add_name].clear_buffer()
-                last = t == timesteps - 1
-                for node in graph.nodes:
-                    if not last and node.name not in self.every_step:
-                        continue
-                    step = self.steps[node.name]
-                    if isinstance(node, ir.Input):
-                        act = step.feed(batched[node.name][b, t], trace.nodes[node.name], b, t)
-                    else:
-                        act = step.run([acts[s] for s in node.inputs], trace.nodes[node.name], b, t,
-                                       fused=bool(fuse))
-                    acts[node.name] = act
-                    node_trace = trace.nodes[node.name]
-                    if node_trace.raster is not None:
-                        node_trace.raster[b, t] = steps.to_torch_layout(act, graph.shapes[node.name], self.fixed)
-                for name in graph.outputs:
-                    if out_steps == timesteps:
-                        outputs[name][b, t] = steps.to_torch_layout(acts[name], graph.shapes[name], self.fixed)
-                    elif last:
-                        outputs[name][b, 0] = steps.to_torch_layout(acts[name], graph.shapes[name], self.fixed)
+            bar = tqdm(total=batch, desc="simulate", unit="sample", leave=False)
+        for b0 in range(0, batch, chunk):
+            rows = slice(b0, min(b0 + chunk, batch))
+            self._run_chunk({name: x[rows] for name, x in batched.items()}, rows, trace, outputs, record_rasters)
+            if bar is not None:
+                bar.update(rows.stop - rows.start)
+        if bar is not None:
+            bar.close()
         for name, step in self.steps.items():
             step.finalize(trace.nodes[name])
         return SimResult(outputs=outputs, trace=trace)
+
+    def chunk_size(self, batch: int) -> int:
+        """Samples per chunk: buffers of all steps within CHUNK_BYTES, between 1 and MAX_CHUNK."""
+        per_sample = sum(step.buffer_bytes() for step in self.steps.values())
+        return int(max(1, min(batch, MAX_CHUNK, CHUNK_BYTES // max(per_sample, 1))))
+
+    def _run_chunk(self, batched, rows, trace, outputs, record_rasters):
+        """All timesteps of the samples ``rows``, every node processing the chunk at once."""
+        graph = self.graph
+        timesteps = next(iter(batched.values())).shape[1]
+        out_steps = 1 if self.readout == "last" else timesteps
+        fuse = {} if record_rasters else self.fused_adds
+        for step in self.steps.values():
+            step.start(rows.stop - rows.start)
+        for t in range(timesteps):
+            acts: dict[str, steps.Act] = {}
+            for add_name in fuse:
+                self.steps[add_name].clear_buffer()
+            last = t == timesteps - 1
+            for node in graph.nodes:
+                if not last and node.name not in self.every_step:
+                    continue
+                step = self.steps[node.name]
+                node_trace = trace.nodes[node.name]
+                if isinstance(node, ir.Input):
+                    x = batched[node.name]
+                    unchanged = t > 0 and np.array_equal(x[:, t], x[:, t - 1])
+                    act = step.feed(x[:, t], node_trace, rows, t, unchanged=unchanged)
+                else:
+                    act = step.run([acts[s] for s in node.inputs], node_trace, rows, t, fused=bool(fuse))
+                acts[node.name] = act
+                if node_trace.raster is not None:
+                    node_trace.raster[rows, t] = steps.to_torch_layout(act, graph.shapes[node.name], self.fixed)
+            if out_steps == timesteps or last:
+                column = t if out_steps == timesteps else 0
+                for name in graph.outputs:
+                    outputs[name][rows, column] = steps.to_torch_layout(acts[name], graph.shapes[name], self.fixed)
 
     def _check_inputs(self, inputs):
         names = self.graph.input_names

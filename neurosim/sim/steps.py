@@ -1,26 +1,44 @@
-"""One Step class per node type: prepared parameters, buffers, state, and one timestep's work.
+"""One Step class per node type: prepared parameters, buffers, state, and one timestep's work
+for all the samples of a chunk at once.
 
-Tensors travel between steps as :class:`Act`: a dense channels-last flat array, plus an
-event list for nodes that emit spikes. In fixed-point mode an Act carries integer values in
-units of ``Act.unit`` (None for float values).
+Tensors travel between steps as :class:`Act`: a dense channels-last array ``[B, size]`` (one
+flat row per sample), plus per-sample event lists for nodes that emit spikes. In fixed-point
+mode an Act carries integer values in units of ``Act.unit`` (None for float values).
+
+A step's counts for timestep t go to ``trace.<field>[rows, t]``, ``rows`` being the chunk's
+slice of the run's samples.
 """
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
 from ..ir.graph import Graph
-from . import kernels as k
+from . import batch_kernels as bk
 from .dense_ops import conv2d_dense, conv_tap_count, pool_dense
+from .trace import COUNT_FIELDS
+
+_stamps = itertools.count(1)
+
+
+def new_stamp() -> int:
+    """A number never handed out before: the identity of freshly computed values."""
+    return next(_stamps)
 
 
 class Act:
-    """One node's output for one timestep: ``dense`` (channels-last flat) and, for spikes, the
-    event list ``idx[:n]``, ``val[:n]``."""
+    """One node's output for one timestep: ``dense`` [B, size] and, for spikes, the event lists
+    ``idx[b, :n[b]]``, ``val[b, :n[b]]`` with ``total[b]`` the sum of sample b's spike values.
 
-    __slots__ = ("dense", "idx", "val", "n", "unit")
+    ``stamp`` identifies the values: two Acts with the same stamp hold the same values (a step
+    fed by unchanged values may reuse its previous result); None means "not tracked"."""
 
-    def __init__(self, dense, idx=None, val=None, n=0, unit=None):
+    __slots__ = ("dense", "idx", "val", "n", "unit", "total", "stamp")
+
+    def __init__(self, dense, idx=None, val=None, n=None, unit=None, total=None, stamp=None):
         self.dense, self.idx, self.val, self.n, self.unit = dense, idx, val, n, unit
+        self.total, self.stamp = total, stamp
 
     @property
     def is_events(self) -> bool:
@@ -35,6 +53,10 @@ class Act:
             return self.dense
         return np.rint(self.as_float() / unit).astype(np.int64)
 
+    def nonzero(self) -> np.ndarray:
+        """Nonzero entries per sample, [B]."""
+        return self.n if self.is_events else np.count_nonzero(self.dense, axis=1)
+
 
 def hwc_dims(shape):
     """(H, W, C) of a (C, H, W) shape, (1, 1, N) of a flat one."""
@@ -42,15 +64,20 @@ def hwc_dims(shape):
 
 
 def to_torch_layout(act: Act, shape, fixed) -> np.ndarray:
+    """[B, *shape] in torch's (C, H, W) order."""
     values = act.as_float() if fixed is not None else act.dense
     if len(shape) == 1:
         return values
     h, w, c = hwc_dims(shape)
-    return values.reshape(h, w, c).transpose(2, 0, 1)
+    return values.reshape(-1, h, w, c).transpose(0, 3, 1, 2)
 
 
 class Step:
-    """Base: holds the node, its shapes/kinds and its output buffers."""
+    """Base: holds the node, its shapes/kinds and its output buffers ([B, size], made by
+    :meth:`start` for the chunk's batch)."""
+
+    #: a step that may reuse its previous result when its inputs are unchanged (stateless, dense)
+    cacheable = False
 
     def __init__(self, node, graph: Graph, dtype, fixed, fused_adds):
         self.node = node
@@ -64,39 +91,53 @@ class Step:
         self.in_kinds = [graph.kinds[s] for s in node.inputs]
         self.unit = fixed.unit[node.name] if fixed is not None else None
         self.emits_events = self.kind != "analog"
+        self.keeps_list = self.emits_events
         self.out_dtype = self._out_dtype()
-        self.out = np.zeros(self.size, self.out_dtype)
-        self.idx = np.zeros(self.size, np.int64) if self.emits_events else None
-        self.val = np.zeros(self.size, self.out_dtype) if self.emits_events else None
-        self.n_prev = 0
         self.channels = hwc_dims(self.shape)[2]
         self.event_acc = np.zeros(self.size, np.float64) if self.emits_events else None
+        self.batch = 0
 
     def _out_dtype(self):
         if self.fixed is None:
             return self.dtype
         return np.int64 if self.unit is not None else np.float64
 
+    def start(self, batch: int):
+        """Buffers for ``batch`` samples, zeroed, and fresh state (start of a chunk)."""
+        if batch != self.batch:
+            self.batch = batch
+            self.out = np.zeros((batch, self.size), self.out_dtype)
+            self.idx = np.zeros((batch, self.size), np.int64) if self.keeps_list else None
+            self.val = np.zeros((batch, self.size), self.out_dtype) if self.keeps_list else None
+            self.n_prev = np.zeros(batch, np.int64)
+            self.totals = np.zeros(batch, np.float64)
+        else:
+            self.out.fill(0)
+            self.n_prev.fill(0)
+        self.cached = None
+        self.reset_state()
+
+    def buffer_bytes(self) -> int:
+        """Bytes of buffers and state per sample."""
+        item = np.dtype(self.out_dtype).itemsize
+        return self.size * (item + (8 + item if self.keeps_list else 0))
+
     def reset_state(self):
         pass
 
     def clear_sparse(self):
-        """Zero the positions written last timestep (cheap when few were)."""
-        if self.n_prev * 4 < self.size:
-            self.out[self.idx[: self.n_prev]] = 0
-        else:
-            self.out.fill(0)
+        """Zero each sample's positions written last timestep (cheap when few were)."""
+        bk.clear_events(self.out, self.idx, self.n_prev)
 
-    def emit(self, n: int, trace, b: int, t: int) -> Act:
-        """Record the event list of this timestep in the trace and wrap it in an Act."""
+    def emit(self, n: np.ndarray, trace, rows, t: int) -> Act:
+        """Record the event lists of this timestep in the trace and wrap them in an Act."""
         self.n_prev = n
-        vals = self.val[:n]
-        total = float(vals.sum()) if n else 0.0
-        trace.out_nonzero[b, t] = n
-        trace.out_spikes[b, t] = total
-        if n:
-            k.record_events(self.idx, self.val, n, self.channels, trace.out_spikes_per_channel[b, t], self.event_acc)
-        return Act(self.out, self.idx, self.val, n, 1.0 if self.fixed is not None else None)
+        totals = np.zeros(len(n), np.float64)
+        bk.record_events(self.idx, self.val, n, self.channels, trace.out_spikes_per_channel[rows, t],
+                         self.event_acc, totals)
+        trace.out_nonzero[rows, t] = n
+        trace.out_spikes[rows, t] = totals
+        return Act(self.out, self.idx, self.val, n, 1.0 if self.fixed is not None else None, total=totals)
 
     def finalize(self, trace):
         """Copy accumulated per-run maps into the trace (called once per run)."""
@@ -107,26 +148,49 @@ class Step:
             self.event_acc.fill(0)
 
     @staticmethod
-    def record_input(act: Act, trace, b, t):
+    def record_input(act: Act, trace, rows, t):
+        trace.in_nonzero[rows, t] = act.nonzero()
         if act.is_events:
-            trace.in_nonzero[b, t] = act.n
-            trace.in_spikes[b, t] = float(act.val[: act.n].sum()) if act.n else 0.0
-        else:
-            trace.in_nonzero[b, t] = np.count_nonzero(act.dense)
+            trace.in_spikes[rows, t] = act.total
+
+    def reuse(self, inputs, trace, rows, t):
+        """The previous result when this step is cacheable and its inputs are the values it last
+        computed from: the same outputs and the same counts (copied from that timestep)."""
+        if not self.cacheable or self.cached is None:
+            return None
+        stamps, t_prev, act = self.cached
+        if any(a.stamp is None for a in inputs) or tuple(a.stamp for a in inputs) != stamps:
+            return None
+        for f in COUNT_FIELDS:
+            column = getattr(trace, f)
+            column[rows, t] = column[rows, t_prev]
+        return act
+
+    def remember(self, inputs, t, act: Act) -> Act:
+        """Stamp a freshly computed result and keep it for :meth:`reuse`."""
+        if self.cacheable and all(a.stamp is not None for a in inputs):
+            act.stamp = new_stamp()
+            self.cached = (tuple(a.stamp for a in inputs), t, act)
+        return act
 
 
 class InputStep(Step):
-    def feed(self, x_chw, trace, b, t) -> Act:
+    def feed(self, x_chw, trace, rows, t, unchanged: bool = False) -> Act:
+        """``x_chw`` [B, *shape]; ``unchanged``: the same values as the previous timestep."""
+        if unchanged and not self.emits_events and self.cached is not None:
+            return self.cached  # the Act of the previous timestep, stamp included
         x = np.asarray(x_chw)
-        flat = x.transpose(1, 2, 0).ravel() if x.ndim == 3 else x.ravel()
+        flat = x.transpose(0, 2, 3, 1).reshape(len(x), -1) if x.ndim == 4 else x.reshape(len(x), -1)
         if not self.emits_events:
             np.copyto(self.out, flat, casting="unsafe")
-            return Act(self.out, unit=None)
+            self.cached = Act(self.out, unit=None, stamp=new_stamp())
+            return self.cached
         if self.fixed is not None and np.any(flat != np.rint(flat)):
             raise ValueError(f"input '{self.node.name}' is declared as spikes but holds non-integer values")
         np.copyto(self.out, flat, casting="unsafe")
-        n = k.compact_events(self.out, self.idx, self.val)
-        return self.emit(n, trace, b, t)
+        n = np.zeros(self.batch, np.int64)
+        bk.compact_events(self.out, self.idx, self.val, n)
+        return self.emit(n, trace, rows, t)
 
 
 class SynapticStep(Step):
@@ -147,6 +211,8 @@ class SynapticStep(Step):
         self.weight = weight
         self.bias = bias
         self.event_fed = self.in_kinds[0] != "analog"
+        # a dense node writing its own buffer is a pure function of its input: reusable
+        self.cacheable = not self.event_fed and self.fuse_into is None
         self._prepare(weight)
 
     def buffer(self, fused: bool):
@@ -155,18 +221,20 @@ class SynapticStep(Step):
         self.out.fill(0)
         return self.out
 
-    def run(self, inputs, trace, b, t, fused=False) -> Act:
+    def run(self, inputs, trace, rows, t, fused=False) -> Act:
+        if (act := self.reuse(inputs, trace, rows, t)) is not None:
+            return act
         x = inputs[0]
         out = self.buffer(fused)
         if self.bias is not None:
-            out.reshape(-1, self.bias.shape[0])[:] += self.bias
-        self.record_input(x, trace, b, t)
+            out.reshape(len(out), -1, self.bias.shape[0])[:] += self.bias
+        self.record_input(x, trace, rows, t)
         if self.event_fed:
-            self._scatter(x, out, trace, b, t)
+            self._scatter(x, out, trace, rows, t)
         else:
             self._dense(x, out)
-            trace.macs[b, t] = self.macs
-        return Act(out, unit=self.unit)
+            trace.macs[rows, t] = self.macs
+        return self.remember(inputs, t, Act(out, unit=self.unit))
 
 
 class ConvStep(SynapticStep):
@@ -181,37 +249,36 @@ class ConvStep(SynapticStep):
         self.row_path = g == 1 and tuple(node.stride) == (1, 1)
         if self.row_path:
             self.wrow = np.ascontiguousarray(weight[:, :, :, ::-1].transpose(1, 2, 3, 0)).ravel()
-        self.synops_group = np.zeros(g, np.float64)
         c, h, w = self.in_shapes[0]
         self.in_hwc = (h, w, c)
         self.macs = conv_tap_count(h, w, kh, kw, node.stride, node.padding, self.shape[1], self.shape[2]) * cin_g * cout
 
-    def _scatter(self, x: Act, out, trace, b, t):
+    def _scatter(self, x: Act, out, trace, rows, t):
         node = self.node
         h, w, c = self.in_hwc
         cout, ho, wo = self.shape
         kh, kw = node.kernel_size
+        totals = self.totals
         if self.row_path:
-            total = k.conv2d_events_rows(x.idx, x.val, x.n, w, c, self.wrow, cout, node.padding[0],
-                                         node.padding[1], kh, kw, ho, wo, out)
-            trace.syn_ops[b, t] = total
-            trace.syn_ops_per_channel[b, t] = total / cout
+            bk.conv2d_events_rows(x.idx, x.val, x.n, w, c, self.wrow, cout, node.padding[0], node.padding[1],
+                                  kh, kw, ho, wo, out, totals)
+            trace.syn_ops[rows, t] = totals
+            trace.syn_ops_per_channel[rows, t] = (totals / cout)[:, None]
             return
-        self.synops_group.fill(0)
-        total = k.conv2d_events(x.idx, x.val, x.n, w, c, self.wt, node.groups, cout,
-                                node.stride[0], node.stride[1], node.padding[0], node.padding[1],
-                                kh, kw, ho, wo, out, self.synops_group)
-        trace.syn_ops[b, t] = total
-        trace.syn_ops_per_channel[b, t] = np.repeat(self.synops_group, cout // node.groups)
+        synops_group = np.zeros((self.batch, node.groups), np.float64)
+        bk.conv2d_events(x.idx, x.val, x.n, w, c, self.wt, node.groups, cout, node.stride[0], node.stride[1],
+                         node.padding[0], node.padding[1], kh, kw, ho, wo, out, synops_group, totals)
+        trace.syn_ops[rows, t] = totals
+        trace.syn_ops_per_channel[rows, t] = np.repeat(synops_group, cout // node.groups, axis=1)
 
     def _dense(self, x: Act, out):
         node = self.node
         h, w, c = self.in_hwc
         values = x.as_float() if self.fixed is not None else x.dense
-        y = conv2d_dense(values.reshape(h, w, c), self.w_dense, node.stride, node.padding, node.groups)
+        y = conv2d_dense(values.reshape(-1, h, w, c), self.w_dense, node.stride, node.padding, node.groups)
         if self.fixed is not None:
             y = np.rint(y).astype(np.int64)
-        out += y.ravel()
+        out += y.reshape(len(out), -1)
 
 
 class LinearStep(SynapticStep):
@@ -219,14 +286,14 @@ class LinearStep(SynapticStep):
         self.wt = np.ascontiguousarray(weight.T)
         self.macs = int(weight.shape[0] * weight.shape[1])
 
-    def _scatter(self, x: Act, out, trace, b, t):
-        total = k.linear_events(x.idx, x.val, x.n, self.wt, out)
-        trace.syn_ops[b, t] = total
-        trace.syn_ops_per_channel[b, t] = x.val[: x.n].sum() if x.n else 0.0
+    def _scatter(self, x: Act, out, trace, rows, t):
+        bk.linear_events(x.idx, x.val, x.n, self.wt, out, self.totals)
+        trace.syn_ops[rows, t] = self.totals
+        trace.syn_ops_per_channel[rows, t] = x.total[:, None]
 
     def _dense(self, x: Act, out):
         values = x.as_float() if self.fixed is not None else x.dense
-        y = self.w_dense @ values
+        y = values @ self.w_dense.T
         if self.fixed is not None:
             y = np.rint(y).astype(np.int64)
         out += y
@@ -240,88 +307,95 @@ class PoolStep(Step):
         self.scale = 1.0 if self.mode != "avg" else 1.0 / (kh * kw)
         c, h, w = self.in_shapes[0]
         self.in_hwc = (h, w, c)
-        if not self.emits_events and self.idx is None:
-            self.idx = np.zeros(self.size, np.int64)
+        self.keeps_list = True  # the kernel lists touched positions even when the output is analog
+        self.cacheable = self.in_kinds[0] == "analog"
         self.window_ops = conv_tap_count(h, w, kh, kw, node.stride, node.padding, self.shape[1], self.shape[2]) * c
 
-    def run(self, inputs, trace, b, t, fused=False) -> Act:
+    def run(self, inputs, trace, rows, t, fused=False) -> Act:
         x = inputs[0]
         node = self.node
         h, w, c = self.in_hwc
         _, ho, wo = self.shape
-        self.record_input(x, trace, b, t)
         if x.is_events:
+            self.record_input(x, trace, rows, t)
             if self.emits_events:
                 self.clear_sparse()
             else:
                 self.out.fill(0)
             scale = self.out_dtype(self.scale) if self.fixed is None else self.scale
-            n = k.pool_events(x.idx, x.val, x.n, w, c, node.kernel[0], node.kernel[1], node.stride[0],
-                              node.stride[1], node.padding[0], node.padding[1], ho, wo, scale,
-                              self.mode == "max", self.out, self.idx)
+            n = np.zeros(self.batch, np.int64)
+            bk.pool_events(x.idx, x.val, x.n, w, c, node.kernel[0], node.kernel[1], node.stride[0],
+                           node.stride[1], node.padding[0], node.padding[1], ho, wo, scale,
+                           self.mode == "max", self.out, self.idx, n)
             if self.emits_events:
-                k.gather_values(self.out, self.idx, n, self.val)
-                return self.emit(n, trace, b, t)
+                bk.gather_values(self.out, self.idx, n, self.val)
+                return self.emit(n, trace, rows, t)
             return Act(self.out, unit=None)
+        if (act := self.reuse(inputs, trace, rows, t)) is not None:
+            return act
+        self.record_input(x, trace, rows, t)
         values = x.as_float() if self.fixed is not None else x.dense
-        y = pool_dense(values.reshape(h, w, c), node.kernel, node.stride, node.padding, self.mode)
-        self.out[:] = y.ravel()
-        trace.analog_ops[b, t] = self.window_ops
-        return Act(self.out, unit=None)
+        y = pool_dense(values.reshape(-1, h, w, c), node.kernel, node.stride, node.padding, self.mode)
+        self.out[:] = y.reshape(len(y), -1)
+        trace.analog_ops[rows, t] = self.window_ops
+        return self.remember(inputs, t, Act(self.out, unit=None))
 
 
 class UpsampleStep(Step):
-    def run(self, inputs, trace, b, t, fused=False) -> Act:
+    def run(self, inputs, trace, rows, t, fused=False) -> Act:
         x = inputs[0]
         c, h, w = self.in_shapes[0]
         s = self.node.scale
-        self.record_input(x, trace, b, t)
+        self.record_input(x, trace, rows, t)
         if x.is_events:
             self.clear_sparse()
-            n = k.upsample_events(x.idx, x.val, x.n, w, c, s, self.out, self.idx, self.val)
-            return self.emit(n, trace, b, t)
-        y = x.dense.reshape(h, w, c).repeat(s, axis=0).repeat(s, axis=1)
-        self.out[:] = y.ravel()
+            n = np.zeros(self.batch, np.int64)
+            bk.upsample_events(x.idx, x.val, x.n, w, c, s, self.out, self.idx, self.val, n)
+            return self.emit(n, trace, rows, t)
+        y = x.dense.reshape(-1, h, w, c).repeat(s, axis=1).repeat(s, axis=2)
+        self.out[:] = y.reshape(len(y), -1)
         return Act(self.out, unit=self.unit)
 
 
 class ConcatStep(Step):
-    def run(self, inputs, trace, b, t, fused=False) -> Act:
+    def run(self, inputs, trace, rows, t, fused=False) -> Act:
         c_out = self.channels
-        trace.in_nonzero[b, t] = sum(a.n if a.is_events else np.count_nonzero(a.dense) for a in inputs)
+        trace.in_nonzero[rows, t] = sum(a.nonzero() for a in inputs)
         if self.emits_events:
             self.clear_sparse()
-            n, offset = 0, 0
+            n = np.zeros(self.batch, np.int64)
+            offset = 0
             for a, shape in zip(inputs, self.in_shapes):
                 c_in = hwc_dims(shape)[2]
-                n = k.remap_channels_events(a.idx, a.val, a.n, c_in, c_out, offset, self.out, self.idx, self.val, n)
+                bk.remap_channels_events(a.idx, a.val, a.n, c_in, c_out, offset, self.out, self.idx, self.val, n)
                 offset += c_in
-            return self.emit(n, trace, b, t)
+            return self.emit(n, trace, rows, t)
         units = {a.unit for a in inputs}
         same_unit = len(units) == 1
         parts = []
         for a, shape in zip(inputs, self.in_shapes):
             h, w, c = hwc_dims(shape)
             values = a.dense if (self.fixed is None or same_unit) else a.as_float()
-            parts.append(values.reshape(h * w, c))
-        joined = np.concatenate(parts, axis=1).ravel()
+            parts.append(values.reshape(-1, h * w, c))
+        joined = np.concatenate(parts, axis=2).reshape(self.batch, -1)
         if self.fixed is not None and not same_unit and self.out.dtype != joined.dtype:
-            self.out = np.zeros(self.size, joined.dtype)
+            self.out = np.zeros((self.batch, self.size), joined.dtype)
         self.out[:] = joined
         return Act(self.out, unit=units.pop() if same_unit else None)
 
 
 class FlattenStep(Step):
-    def run(self, inputs, trace, b, t, fused=False) -> Act:
+    def run(self, inputs, trace, rows, t, fused=False) -> Act:
         x = inputs[0]
         shape = self.in_shapes[0]
-        self.record_input(x, trace, b, t)
+        self.record_input(x, trace, rows, t)
         h, w, c = hwc_dims(shape)
         if x.is_events:
             self.clear_sparse()
-            n = k.flatten_events(x.idx, x.val, x.n, h, w, c, self.out, self.idx, self.val)
-            return self.emit(n, trace, b, t)
-        self.out[:] = x.dense.reshape(h * w, c).T.ravel()
+            n = np.zeros(self.batch, np.int64)
+            bk.flatten_events(x.idx, x.val, x.n, h, w, c, self.out, self.idx, self.val, n)
+            return self.emit(n, trace, rows, t)
+        self.out[:] = x.dense.reshape(-1, h * w, c).transpose(0, 2, 1).reshape(self.batch, -1)
         return Act(self.out, unit=self.unit)
 
 
@@ -333,15 +407,15 @@ class AddStep(Step):
     def clear_buffer(self):
         self.out.fill(0)
 
-    def run(self, inputs, trace, b, t, fused=False) -> Act:
-        trace.in_nonzero[b, t] = sum(a.n if a.is_events else np.count_nonzero(a.dense) for a in inputs)
+    def run(self, inputs, trace, rows, t, fused=False) -> Act:
+        trace.in_nonzero[rows, t] = sum(a.nonzero() for a in inputs)
         if self.emits_events:
             self.clear_sparse()
-            n = 0
+            n = np.zeros(self.batch, np.int64)
             for a in inputs:
-                n = k.add_events(a.idx, a.val, a.n, self.out, self.idx, n)
-            k.gather_values(self.out, self.idx, n, self.val)
-            return self.emit(n, trace, b, t)
+                bk.add_events(a.idx, a.val, a.n, self.out, self.idx, n)
+            bk.gather_values(self.out, self.idx, n, self.val)
+            return self.emit(n, trace, rows, t)
         if not fused:
             self.out.fill(0)
         for name, a in zip(self.node.inputs, inputs):
@@ -353,7 +427,7 @@ class AddStep(Step):
                 self.out += a.as_float()
             else:
                 self.out += a.in_units(self.unit)
-        trace.analog_ops[b, t] = self.size * (len(inputs) - 1)
+        trace.analog_ops[rows, t] = self.size * (len(inputs) - 1)
         return Act(self.out, unit=self.unit)
 
 
@@ -361,9 +435,16 @@ class NeuronStep(Step):
     def __init__(self, node, graph, dtype, fixed, fused_adds):
         super().__init__(node, graph, dtype, fixed, fused_adds)
         self.state_dtype = np.int64 if fixed is not None else dtype
-        self.V = np.zeros(self.size, self.state_dtype)
         self.in_unit = fixed.neuron_unit[node.name] if fixed is not None else None
         self.p = fixed.neuron_params(node) if fixed is not None else None
+
+    def start(self, batch: int):
+        if batch != self.batch:
+            self.V = np.zeros((batch, self.size), self.state_dtype)
+        super().start(batch)
+
+    def buffer_bytes(self) -> int:
+        return super().buffer_bytes() + self.size * np.dtype(self.state_dtype).itemsize
 
     def reset_state(self):
         self.V.fill(0)
@@ -375,51 +456,56 @@ class NeuronStep(Step):
             return x.dense.astype(self.dtype)
         return x.dense
 
-    def run(self, inputs, trace, b, t, fused=False) -> Act:
+    def run(self, inputs, trace, rows, t, fused=False) -> Act:
         X = self.current(inputs[0])
-        trace.in_nonzero[b, t] = np.count_nonzero(X)
-        n, _, active = self.fire(X)
-        trace.neuron_updates[b, t] = self.size
-        trace.active_neurons[b, t] = active
-        return self.emit(n, trace, b, t)
+        trace.in_nonzero[rows, t] = np.count_nonzero(X, axis=1)
+        n, total, active = bk.counts(self.batch)
+        self.fire(X, n, total, active)
+        trace.neuron_updates[rows, t] = self.size
+        trace.active_neurons[rows, t] = active
+        return self.emit(n, trace, rows, t)
 
 
 class LIFStep(NeuronStep):
-    def fire(self, X):
+    def fire(self, X, n, total, active):
         node, d = self.node, self.dtype
         decay = getattr(node, "decay", 1.0)
         decay_input = getattr(node, "decay_input", False)
         hard = node.reset == "hard"
         strict = node.compare == ">"
         if self.fixed is None:
-            return k.lif_step(X, self.V, self.out, self.idx, self.val, d(decay), d(1.0 - decay),
-                              d(node.threshold), d(node.reset_value), hard, strict, decay_input,
-                              d(0), d(0), False)
+            bk.lif_step(X, self.V, self.out, self.idx, self.val, d(decay), d(1.0 - decay), d(node.threshold),
+                        d(node.reset_value), hard, strict, decay_input, d(0), d(0), False, n, total, active)
+            return
         p = self.p
-        return k.lif_step_fixed(X, self.V, self.out, self.idx, self.val,
-                                p["keep_q"] if decay_input else p["decay_q"], p["decay_shift"],
-                                p["threshold"], p["reset_value"], hard, strict, decay_input, p["lo"], p["hi"])
+        bk.lif_step_fixed(X, self.V, self.out, self.idx, self.val, p["keep_q"] if decay_input else p["decay_q"],
+                          p["decay_shift"], p["threshold"], p["reset_value"], hard, strict, decay_input, p["lo"],
+                          p["hi"], n, total, active)
 
 
 class ILIFStep(NeuronStep):
-    def fire(self, X):
+    def fire(self, X, n, total, active):
         node, d = self.node, self.dtype
         if self.fixed is None:
-            return k.ilif_step(X, self.V, self.out, self.idx, self.val, d(node.decay), d(1.0 - node.decay),
-                               d(node.max_spike), node.decay_input)
+            bk.ilif_step(X, self.V, self.out, self.idx, self.val, d(node.decay), d(1.0 - node.decay),
+                         d(node.max_spike), node.decay_input, n, total, active)
+            return
         p = self.p
-        return k.ilif_step_fixed(X, self.V, self.out, self.idx, self.val,
-                                 p["keep_q"] if node.decay_input else p["decay_q"], p["decay_shift"],
-                                 p["one"], node.max_spike, node.decay_input, p["lo"], p["hi"])
+        bk.ilif_step_fixed(X, self.V, self.out, self.idx, self.val,
+                           p["keep_q"] if node.decay_input else p["decay_q"], p["decay_shift"], p["one"],
+                           node.max_spike, node.decay_input, p["lo"], p["hi"], n, total, active)
 
 
 class HoyerStep(NeuronStep):
-    def fire(self, X):
+    def fire(self, X, n, total, active):
         node = self.node
         if self.fixed is None:
             scaled = X / self.dtype(node.clip)
-            return k.threshold_step(scaled, self.out, self.idx, self.val, self.dtype(1), self.dtype(node.threshold))
-        return k.threshold_step(X, self.out, self.idx, self.val, np.int64(1), np.int64(self.p["threshold"]))
+            bk.threshold_step(scaled, self.out, self.idx, self.val, self.dtype(1), self.dtype(node.threshold),
+                              n, total, active)
+            return
+        bk.threshold_step(X, self.out, self.idx, self.val, np.int64(1), np.int64(self.p["threshold"]),
+                          n, total, active)
 
 
 def per_neuron_values(values: np.ndarray, shape, dtype) -> np.ndarray:
@@ -443,8 +529,8 @@ class ThresholdStep(NeuronStep):
         else:
             self.thr = per_neuron_values(self.p["thresholds"], self.shape, np.int64)
 
-    def fire(self, X):
-        return k.heaviside_step(X, self.out, self.idx, self.val, self.thr)
+    def fire(self, X, n, total, active):
+        bk.heaviside_step(X, self.out, self.idx, self.val, self.thr, n, total, active)
 
 
 class CubaStep(NeuronStep):
@@ -459,7 +545,6 @@ class CubaStep(NeuronStep):
     def __init__(self, node, graph, dtype, fixed, fused_adds):
         super().__init__(node, graph, dtype, fixed, fused_adds)
         self.spiking = self.emits_events
-        self.I = np.zeros(self.size, self.state_dtype)
         renamed = self.RENAMED.get(node.op, {})
         self.params = []
         for f in self.FIELDS:
@@ -468,49 +553,68 @@ class CubaStep(NeuronStep):
                 self.params.append(per_neuron(node, name, self.shape, dtype))
             else:
                 self.params.append(np.full(self.size, self.DEFAULTS[f], dtype))
+
+    def start(self, batch: int):
+        if batch != self.batch:
+            self.I = np.zeros((batch, self.size), self.state_dtype)
+        super().start(batch)
         if not self.spiking:  # the kernel's event list is unused; give it typed placeholders
-            self.idx = np.zeros(1, np.int64)
-            self.val = np.zeros(1, self.out_dtype)
+            self.idx = np.zeros((batch, 1), np.int64)
+            self.val = np.zeros((batch, 1), self.out_dtype)
+
+    def buffer_bytes(self) -> int:
+        return super().buffer_bytes() + self.size * np.dtype(self.state_dtype).itemsize
 
     def reset_state(self):
         self.V.fill(0)
         self.I.fill(0)
 
-    def fire(self, X):
-        return k.cuba_step(X, self.I, self.V, self.out, self.idx, self.val, *self.params, self.spiking)
+    def fire(self, X, n, total, active):
+        bk.cuba_step(X, self.I, self.V, self.out, self.idx, self.val, *self.params, self.spiking, n, total, active)
 
-    def run(self, inputs, trace, b, t, fused=False) -> Act:
+    def run(self, inputs, trace, rows, t, fused=False) -> Act:
         if self.spiking:
-            return super().run(inputs, trace, b, t, fused)
+            return super().run(inputs, trace, rows, t, fused)
         X = self.current(inputs[0])
-        trace.in_nonzero[b, t] = np.count_nonzero(X)
-        _, _, active = self.fire(X)
-        trace.neuron_updates[b, t] = self.size
-        trace.active_neurons[b, t] = active
+        trace.in_nonzero[rows, t] = np.count_nonzero(X, axis=1)
+        n, total, active = bk.counts(self.batch)
+        self.fire(X, n, total, active)
+        trace.neuron_updates[rows, t] = self.size
+        trace.active_neurons[rows, t] = active
         return Act(self.out, unit=None)
 
 
 class ScaleStep(Step):
     """``Y = scale * X``, dense on float values (fed by events, the product is analog)."""
 
+    cacheable = True
+
     def __init__(self, node, graph, dtype, fixed, fused_adds):
         super().__init__(node, graph, dtype, fixed, fused_adds)
         self.scale = per_neuron(node, "scale", self.shape, self.out_dtype)
 
-    def run(self, inputs, trace, b, t, fused=False) -> Act:
+    def run(self, inputs, trace, rows, t, fused=False) -> Act:
+        if (act := self.reuse(inputs, trace, rows, t)) is not None:
+            return act
         x = inputs[0]
-        self.record_input(x, trace, b, t)
+        self.record_input(x, trace, rows, t)
         values = x.as_float() if self.fixed is not None else x.dense
         np.multiply(values, self.scale, out=self.out, casting="unsafe")
-        trace.analog_ops[b, t] = self.size
-        return Act(self.out, unit=None)
+        trace.analog_ops[rows, t] = self.size
+        return self.remember(inputs, t, Act(self.out, unit=None))
 
 
 class AnalogStep(Step):
     """ReLU, SiLU, Sigmoid, Mul, GlobalAvgPool: dense numpy on float values."""
 
-    def run(self, inputs, trace, b, t, fused=False) -> Act:
-        trace.in_nonzero[b, t] = sum(a.n if a.is_events else np.count_nonzero(a.dense) for a in inputs)
+    def __init__(self, node, graph, dtype, fixed, fused_adds):
+        super().__init__(node, graph, dtype, fixed, fused_adds)
+        self.cacheable = not self.emits_events
+
+    def run(self, inputs, trace, rows, t, fused=False) -> Act:
+        if (act := self.reuse(inputs, trace, rows, t)) is not None:
+            return act
+        trace.in_nonzero[rows, t] = sum(a.nonzero() for a in inputs)
         vals = [a.as_float() if self.fixed is not None else a.dense for a in inputs]
         op = self.node.op
         if op == "relu":
@@ -521,19 +625,20 @@ class AnalogStep(Step):
             y = 1 / (1 + np.exp(-vals[0]))
         elif op == "globalavgpool":
             h, w, c = hwc_dims(self.in_shapes[0])
-            y = vals[0].reshape(h * w, c).mean(axis=0)
+            y = vals[0].reshape(-1, h * w, c).mean(axis=1)
         elif op == "mul":
-            views = [v.reshape(hwc_dims(s)) if len(s) == 3 else v for v, s in zip(vals, self.in_shapes)]
-            y = (views[0] * views[1]).ravel()
+            views = [v.reshape((-1,) + hwc_dims(s)) if len(s) == 3 else v for v, s in zip(vals, self.in_shapes)]
+            y = (views[0] * views[1]).reshape(self.batch, -1)
         else:  # pragma: no cover - make_step only builds known ops
             raise NotImplementedError(op)
-        trace.analog_ops[b, t] = self.size if op != "globalavgpool" else vals[0].size
+        trace.analog_ops[rows, t] = self.size if op != "globalavgpool" else vals[0].shape[1]
         with np.errstate(over="ignore"):
             self.out[:] = y
         if self.emits_events:  # Mul of two spike tensors stays a spike tensor
-            n = k.compact_events(self.out, self.idx, self.val)
-            return self.emit(n, trace, b, t)
-        return Act(self.out, unit=None)
+            n = np.zeros(self.batch, np.int64)
+            bk.compact_events(self.out, self.idx, self.val, n)
+            return self.emit(n, trace, rows, t)
+        return self.remember(inputs, t, Act(self.out, unit=None))
 
 
 STEP_TYPES = {
