@@ -53,6 +53,14 @@ def conv2d_events(ev_idx, ev_val, n_ev, W, Cin, wt, groups, Cout, sh, sw, ph, pw
 
 
 @njit(cache=True)
+def conv2d_events_depthwise(ev_idx, ev_val, n_ev, W, C, wdw, sh, sw, ph, pw, kh, kw, Ho, Wo, out, synops_channel,
+                            totals):
+    for b in range(out.shape[0]):
+        totals[b] = k.conv2d_events_depthwise(ev_idx[b], ev_val[b], n_ev[b], W, C, wdw, sh, sw, ph, pw, kh, kw,
+                                              Ho, Wo, out[b], synops_channel[b])
+
+
+@njit(cache=True)
 def conv2d_events_rows(ev_idx, ev_val, n_ev, W, Cin, wrow, Cout, ph, pw, kh, kw, Ho, Wo, out, totals):
     for b in range(out.shape[0]):
         totals[b] = k.conv2d_events_rows(ev_idx[b], ev_val[b], n_ev[b], W, Cin, wrow, Cout, ph, pw, kh, kw,

@@ -46,6 +46,63 @@ def _first_tap(pos, pad, stride, kernel, out_size):
     return k0, o0, count
 
 
+@njit(cache=True)
+def _tap_table(size, pad, stride, kernel, out_size):
+    """``_first_tap`` of every position in [0, size): rows (k0, o0, count)."""
+    table = np.empty((size, 3), np.int64)
+    for p in range(size):
+        k0, o0, count = _first_tap(p, pad, stride, kernel, out_size)
+        table[p, 0] = k0
+        table[p, 1] = o0
+        table[p, 2] = count
+    return table
+
+
+@njit(cache=True)
+def _locate_pixel(flat, C, W, base, y, x):
+    """(base, y, x) of the pixel holding the channels-last position ``flat``, given those of
+    a previous pixel: walked forward when close (ascending event lists, the usual case), by
+    integer division otherwise (divisions cost tens of cycles; a step costs one or two)."""
+    d = flat - base
+    if d < 0 or d >= 16 * C:
+        pos = flat // C
+        y = pos // W
+        return pos * C, y, pos - y * W
+    while d >= C:
+        d -= C
+        base += C
+        x += 1
+        if x == W:
+            x = 0
+            y += 1
+    return base, y, x
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+@njit(cache=True)
+def _exact_chains(out, ev_val, w):
+    """Whether ``out[o] + s0 w0[o] + s1 w1[o] + ...`` evaluated in one expression rounds like
+    the separate updates ``out[o] += s w[o]`` (each stored in ``out``'s type): true when
+    ``out``'s type is that of the sums (all one type, or ``out`` float64)."""
+    return out.dtype == _FLOAT64 or (out.dtype == ev_val.dtype and out.dtype == w.dtype)
+
+
+@njit(cache=True)
+def _pixel_group_end(ev_idx, e, n_ev, base, C):
+    """End of the run of events from ``e`` that lie in the pixel whose channels-last positions
+    are ``[base, base + C)`` (event lists come ordered by pixel, so a pixel's events are
+    adjacent; a list in another order only yields shorter runs)."""
+    e1 = e + 1
+    while e1 < n_ev:
+        d = ev_idx[e1] - base
+        if d < 0 or d >= C:
+            break
+        e1 += 1
+    return e1
+
+
 @njit(cache=True, error_model="numpy")
 def conv2d_events(ev_idx, ev_val, n_ev, W, Cin, wt, groups, Cout, sh, sw, ph, pw,
                   kh, kw, Ho, Wo, out, synops_group):
@@ -56,41 +113,162 @@ def conv2d_events(ev_idx, ev_val, n_ev, W, Cin, wt, groups, Cout, sh, sw, ph, pw
     tap landing inside the output map. ``synops_group[g] += s * taps`` counts synaptic operations
     per output channel of group g (each output channel of the group receives the same count).
     Returns the total value-weighted synaptic operations.
+
+    Events of one pixel are handled together: the pixel's taps are found once per run of
+    same-pixel events (walking from the previous pixel, without integer divisions), and with
+    groups = 1 the run's events go four at a time through each tap's output row, each output
+    adding their four terms one after the other (see :func:`_exact_chains`). Every output
+    receives its terms in event order, each rounded as a separate ``+=`` would round it, so the
+    results are those of one event at a time, to the bit.
     """
     cin_g = Cin // groups
     cout_g = Cout // groups
     total = 0.0
-    for e in range(n_ev):
-        flat = ev_idx[e]
-        s = ev_val[e]
-        pos = flat // Cin
-        c = flat - pos * Cin
-        y = pos // W
-        x = pos - y * W
-        g = c // cin_g
-        co0 = g * cout_g
-        ky0, oy0, ny = _first_tap(y, ph, sh, kh, Ho)
-        kx0, ox0, nx = _first_tap(x, pw, sw, kw, Wo)
+    xtaps = _tap_table(W, pw, sw, kw, Wo)
+    base, y, x = 0, 0, 0
+    ty = -1
+    ky0, oy0, ny = 0, 0, 0
+    ops0 = synops_group[0]  # groups == 1: the count accumulates in a register
+    chains = groups == 1 and _exact_chains(out, ev_val, wt)
+    e = 0
+    while e < n_ev:
+        base, y, x = _locate_pixel(ev_idx[e], Cin, W, base, y, x)
+        e1 = _pixel_group_end(ev_idx, e, n_ev, base, Cin)
+        if y != ty:
+            ky0, oy0, ny = _first_tap(y, ph, sh, kh, Ho)
+            ty = y
+        kx0 = xtaps[x, 0]
+        ox0 = xtaps[x, 1]
+        nx = xtaps[x, 2]
         taps = ny * nx
         if taps == 0:
+            e = e1
             continue
-        for iy in range(ny):
-            ky = ky0 + iy * sh
-            oy = oy0 - iy
-            for ix in range(nx):
-                kx = kx0 + ix * sw
-                base = ((oy * Wo + ox0 - ix) * Cout) + co0
-                # slices (not raw indexing) let LLVM drop the wrap-around checks and vectorize
-                o_row = out[base:base + cout_g]
-                w_row = wt[c, ky, kx]
-                if s == 1:
-                    for o in range(cout_g):
-                        o_row[o] += w_row[o]
-                else:
-                    for o in range(cout_g):
-                        o_row[o] += s * w_row[o]
-        synops_group[g] += s * taps
-        total += s * taps * cout_g
+        j = e
+        if chains:
+            # the pixel's events update the same output rows (one per tap): four at a time,
+            # each output adding their terms one after the other in event order, as separate
+            # updates would (one load and store of the output per four events)
+            while j + 4 <= e1:
+                s0 = ev_val[j]
+                s1 = ev_val[j + 1]
+                s2 = ev_val[j + 2]
+                s3 = ev_val[j + 3]
+                c0 = ev_idx[j] - base
+                c1 = ev_idx[j + 1] - base
+                c2 = ev_idx[j + 2] - base
+                c3 = ev_idx[j + 3] - base
+                for iy in range(ny):
+                    ky = ky0 + iy * sh
+                    orow = (oy0 - iy) * Wo + ox0
+                    for ix in range(nx):
+                        kx = kx0 + ix * sw
+                        base_o = (orow - ix) * Cout
+                        o_row = out[base_o:base_o + Cout]
+                        r0 = wt[c0, ky, kx]
+                        r1 = wt[c1, ky, kx]
+                        r2 = wt[c2, ky, kx]
+                        r3 = wt[c3, ky, kx]
+                        for o in range(Cout):
+                            o_row[o] = o_row[o] + s0 * r0[o] + s1 * r1[o] + s2 * r2[o] + s3 * r3[o]
+                ops0 += s0 * taps
+                total += s0 * taps * cout_g
+                ops0 += s1 * taps
+                total += s1 * taps * cout_g
+                ops0 += s2 * taps
+                total += s2 * taps * cout_g
+                ops0 += s3 * taps
+                total += s3 * taps * cout_g
+                j += 4
+        while j < e1:
+            c = ev_idx[j] - base
+            s = ev_val[j]
+            j += 1
+            g = 0 if groups == 1 else c // cin_g
+            co0 = g * cout_g
+            for iy in range(ny):
+                ky = ky0 + iy * sh
+                orow = (oy0 - iy) * Wo + ox0
+                for ix in range(nx):
+                    kx = kx0 + ix * sw
+                    base_o = (orow - ix) * Cout + co0
+                    # slices (not raw indexing) let LLVM drop the wrap-around checks and vectorize
+                    o_row = out[base_o:base_o + cout_g]
+                    w_row = wt[c, ky, kx]
+                    if s == 1:
+                        for o in range(cout_g):
+                            o_row[o] += w_row[o]
+                    else:
+                        for o in range(cout_g):
+                            o_row[o] += s * w_row[o]
+            if groups == 1:
+                ops0 += s * taps
+            else:
+                synops_group[g] += s * taps
+            total += s * taps * cout_g
+        e = e1
+    if groups == 1:
+        synops_group[0] = ops0
+    return total
+
+
+def depthwise_weight_layout(weight):
+    """Weights of a depthwise conv (torch ``[C, 1, k_h, k_w]``) laid out for
+    :func:`conv2d_events_depthwise`: a C-contiguous ``[k_h, k_w, C]`` array with
+    ``wdw[u, f, c] = W[c, 0, u, k_w - 1 - f]`` (kernel flipped along x, like ``wrow`` of
+    :func:`conv2d_events_rows`, so that one kernel row's weights for consecutive outputs are
+    contiguous)."""
+    weight = np.asarray(weight)
+    if weight.ndim != 4 or weight.shape[1] != 1:
+        raise ValueError(f"depthwise weight must be [C, 1, kh, kw], got {weight.shape}")
+    return np.ascontiguousarray(weight[:, 0, :, ::-1].transpose(1, 2, 0))
+
+
+@njit(cache=True, error_model="numpy")
+def conv2d_events_depthwise(ev_idx, ev_val, n_ev, W, C, wdw, sh, sw, ph, pw, kh, kw, Ho, Wo, out,
+                            synops_channel):
+    """Scatter input events through a depthwise convolution (groups = C_in = C_out = C, any
+    stride and padding); ``wdw`` is the ``[k_h, k_w, C]`` array of :func:`depthwise_weight_layout`.
+
+    For an event of value s at (c, y, x): ``out[o_y, o_x, c] += s * W[c, 0, u, v]`` for every tap
+    (u, v) landing inside the output map, and ``synops_channel[c] += s * taps``. Returns the
+    total value-weighted synaptic operations: the same numbers, and the same outputs to the
+    bit, as :func:`conv2d_events` with groups = C. The tap ranges are found once per pixel
+    (events arrive grouped by pixel), then each event updates its channel at every tap.
+    """
+    total = 0.0
+    xtaps = _tap_table(W, pw, sw, kw, Wo)
+    wflat = wdw.reshape(kh * kw * C)
+    wstep = sw * C
+    base, y, x = 0, 0, 0
+    ty = -1
+    ky0, oy0, ny = 0, 0, 0
+    e = 0
+    while e < n_ev:
+        base, y, x = _locate_pixel(ev_idx[e], C, W, base, y, x)
+        e1 = _pixel_group_end(ev_idx, e, n_ev, base, C)
+        if y != ty:
+            ky0, oy0, ny = _first_tap(y, ph, sh, kh, Ho)
+            ty = y
+        kx0 = xtaps[x, 0]
+        ox0 = xtaps[x, 1]
+        nx = xtaps[x, 2]
+        taps = ny * nx
+        if taps != 0:
+            for j in range(e, e1):
+                c = ev_idx[j] - base
+                s = ev_val[j]
+                for iy in range(ny):
+                    ky = ky0 + iy * sh
+                    o = ((oy0 - iy) * Wo + ox0) * C + c
+                    w = ((ky * kw) + kw - 1 - kx0) * C + c
+                    for ix in range(nx):
+                        out[o] += s * wflat[w]
+                        o -= C
+                        w -= wstep
+                synops_channel[c] += s * taps
+                total += s * taps
+        e = e1
     return total
 
 
@@ -102,48 +280,75 @@ def conv2d_events_rows(ev_idx, ev_val, n_ev, W, Cin, wrow, Cout, ph, pw, kh, kw,
     event at (c, y, x) and kernel row u, the outputs ``o_x = x + p_w - k_w + 1 + f`` for
     consecutive f are consecutive in the channels-last output, and so are their weights: the
     whole row is a single axpy of length ``(f_hi - f_lo) * C_out``. Events arrive ordered by
-    pixel (channels-last), so the row bounds are recomputed only when the pixel changes.
+    pixel (channels-last), so the row bounds are computed once per run of same-pixel events,
+    and the run's events (which update the same output rows) go four at a time through each
+    row, each output adding their four terms one after the other in event order (see
+    :func:`_exact_chains`): the results are those of one event at a time, to the bit.
     Returns the total value-weighted synaptic operations (per-channel counts are equal to
     total / C_out, since every output channel sees every tap).
     """
     total = 0.0
     block = kh * kw * Cout
-    last_pos = -1
-    y = 0
-    base_ox = 0
-    f_lo = 0
-    n = 0
-    u_lo = 0
-    u_hi = 0
-    for e in range(n_ev):
-        flat = ev_idx[e]
-        s = ev_val[e]
-        pos = flat // Cin
-        c = flat - pos * Cin
-        if pos != last_pos:
-            last_pos = pos
-            y = pos // W
-            x = pos - y * W
-            base_ox = x + pw - kw + 1
-            f_lo = max(0, -base_ox)
-            n = (min(kw, Wo - base_ox) - f_lo) * Cout
-            u_lo = max(0, y + ph - Ho + 1)
-            u_hi = min(kh, y + ph + 1)
+    chains = _exact_chains(out, ev_val, wrow)
+    base, y, x = 0, 0, 0
+    e = 0
+    while e < n_ev:
+        base, y, x = _locate_pixel(ev_idx[e], Cin, W, base, y, x)
+        e1 = _pixel_group_end(ev_idx, e, n_ev, base, Cin)
+        base_ox = x + pw - kw + 1
+        f_lo = max(0, -base_ox)
+        n = (min(kw, Wo - base_ox) - f_lo) * Cout
+        u_lo = max(0, y + ph - Ho + 1)
+        u_hi = min(kh, y + ph + 1)
         if n <= 0 or u_hi <= u_lo:
+            e = e1
             continue
-        wbase = c * block + f_lo * Cout
-        for u in range(u_lo, u_hi):
-            ob = ((y + ph - u) * Wo + base_ox + f_lo) * Cout
-            wb = wbase + u * kw * Cout
-            o_row = out[ob:ob + n]
-            w_row = wrow[wb:wb + n]
-            if s == 1:
+        # the pixel's events update the same output rows: four (then one) at a time, each
+        # output adding their terms one after the other, in event order, as separate updates
+        # would (one load and store of the output per four events instead of per event)
+        wb0 = f_lo * Cout
+        j = e
+        while chains and j + 4 <= e1:
+            s0 = ev_val[j]
+            s1 = ev_val[j + 1]
+            s2 = ev_val[j + 2]
+            s3 = ev_val[j + 3]
+            w0 = (ev_idx[j] - base) * block + wb0
+            w1 = (ev_idx[j + 1] - base) * block + wb0
+            w2 = (ev_idx[j + 2] - base) * block + wb0
+            w3 = (ev_idx[j + 3] - base) * block + wb0
+            for u in range(u_lo, u_hi):
+                ob = ((y + ph - u) * Wo + base_ox + f_lo) * Cout
+                du = u * kw * Cout
+                o_row = out[ob:ob + n]
+                r0 = wrow[w0 + du:w0 + du + n]
+                r1 = wrow[w1 + du:w1 + du + n]
+                r2 = wrow[w2 + du:w2 + du + n]
+                r3 = wrow[w3 + du:w3 + du + n]
                 for o in range(n):
-                    o_row[o] += w_row[o]
-            else:
-                for o in range(n):
-                    o_row[o] += s * w_row[o]
-        total += s * (u_hi - u_lo) * n
+                    o_row[o] = o_row[o] + s0 * r0[o] + s1 * r1[o] + s2 * r2[o] + s3 * r3[o]
+            total += s0 * (u_hi - u_lo) * n
+            total += s1 * (u_hi - u_lo) * n
+            total += s2 * (u_hi - u_lo) * n
+            total += s3 * (u_hi - u_lo) * n
+            j += 4
+        while j < e1:
+            s = ev_val[j]
+            wbase = (ev_idx[j] - base) * block + wb0
+            for u in range(u_lo, u_hi):
+                ob = ((y + ph - u) * Wo + base_ox + f_lo) * Cout
+                wb = wbase + u * kw * Cout
+                o_row = out[ob:ob + n]
+                w_row = wrow[wb:wb + n]
+                if s == 1:
+                    for o in range(n):
+                        o_row[o] += w_row[o]
+                else:
+                    for o in range(n):
+                        o_row[o] += s * w_row[o]
+            total += s * (u_hi - u_lo) * n
+            j += 1
+        e = e1
     return total
 
 
@@ -175,31 +380,45 @@ def pool_events(ev_idx, ev_val, n_ev, W, C, kh, kw, sh, sw, ph, pw, Ho, Wo, scal
 
     Max: ``out[o] = max(out[o], s)`` over events in the window (spikes are >= 0, so zero is
     the max of an empty window). Sum: ``out[o] += scale * s``. Output positions that become
-    nonzero are appended to ``out_idx``; returns their number.
+    nonzero are appended to ``out_idx`` (in the order events reach them: event by event, and
+    for one event its windows from the bottom-right one back); returns their number.
+
+    The windows of a pixel are found once per run of same-pixel events.
     """
     n_out = 0
-    for e in range(n_ev):
-        flat = ev_idx[e]
-        s = ev_val[e]
-        c = flat % C
-        pos = flat // C
-        x = pos % W
-        y = pos // W
-        ky0, oy0, ny = _first_tap(y, ph, sh, kh, Ho)
-        kx0, ox0, nx = _first_tap(x, pw, sw, kw, Wo)
-        for iy in range(ny):
-            oy = oy0 - iy
-            for ix in range(nx):
-                ox = ox0 - ix
-                o = (oy * Wo + ox) * C + c
-                if out[o] == 0:
-                    out_idx[n_out] = o
-                    n_out += 1
-                if use_max:
-                    if s > out[o]:
-                        out[o] = s
-                else:
-                    out[o] += scale * s
+    xtaps = _tap_table(W, pw, sw, kw, Wo)
+    base, y, x = 0, 0, 0
+    ty = -1
+    oy0, ny = 0, 0
+    e = 0
+    while e < n_ev:
+        base, y, x = _locate_pixel(ev_idx[e], C, W, base, y, x)
+        e1 = _pixel_group_end(ev_idx, e, n_ev, base, C)
+        if y != ty:
+            oy0, ny = _first_tap(y, ph, sh, kh, Ho)[1:]
+            ty = y
+        ox0 = xtaps[x, 1]
+        nx = xtaps[x, 2]
+        if ny * nx == 0:
+            e = e1
+            continue
+        for j in range(e, e1):
+            c = ev_idx[j] - base
+            s = ev_val[j]
+            for iy in range(ny):
+                o = ((oy0 - iy) * Wo + ox0) * C + c
+                for ix in range(nx):
+                    v = out[o]
+                    if v == 0:
+                        out_idx[n_out] = o
+                        n_out += 1
+                    if use_max:
+                        if s > v:
+                            out[o] = s
+                    else:
+                        out[o] = v + scale * s
+                    o -= C
+        e = e1
     return n_out
 
 
@@ -291,34 +510,65 @@ def compact_events(dense, out_idx, out_val):
 # Each neuron kernel updates state V in place from the input current X, writes the spikes to
 # ``out`` and the event list, and returns (number of events, sum of spike values, active
 # neurons), where a neuron is active when its charge H is nonzero.
+#
+# The LIF, I-LIF and threshold kernels (float and fixed point) run in two passes: a branch-free
+# state update over all neurons (selects, not branches, so that LLVM vectorizes it where the
+# types allow), then a branch-free compaction of the nonzero outputs into the event list
+# (ascending, as a single pass emits them). The compaction writes each candidate index at slot
+# n before deciding to keep it, so ``out_idx[n]``, the slot just past the last event, may be
+# overwritten when n < size; the event list itself, ``out``, ``V`` and the returned counts are
+# those of the one-pass loop, to the bit. (Event buffers shorter than the layer get a plain
+# branchy compaction.)
+
+
+@njit(cache=True)
+def _compact_nonzero(out, out_idx, out_val, binary):
+    """Event list of the nonzero entries of ``out`` (ascending); returns their number.
+    ``binary``: the nonzero entries are all 1 (the values are then filled in, not gathered)."""
+    N = out.shape[0]
+    n = 0
+    if out_idx.shape[0] >= N:
+        for i in range(N):  # branch-free: slot n is always written, kept only if nonzero
+            out_idx[n] = i
+            n += out[i] != 0
+        if binary:
+            for k in range(n):
+                out_val[k] = 1
+        else:
+            for k in range(n):
+                out_val[k] = out[out_idx[k]]
+    else:
+        for i in range(N):
+            v = out[i]
+            if v != 0:
+                out_idx[n] = i
+                out_val[n] = v
+                n += 1
+    return n
 
 
 @njit(cache=True)
 def lif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, threshold, reset_value,
              hard_reset, strict, decay_input, lo, hi, saturate):
     """LIF (and IF with decay = 1). ``H = decay V + X`` or ``H = V + (X - V)(1 - decay)``."""
-    n = 0
     active = 0
+    equal_fires = not strict
     for i in range(X.shape[0]):
+        # every choice is a select, not a branch, so that the loop vectorizes
         v = V[i]
-        if decay_input:
-            h = v + (X[i] - v) * one_minus_decay
-        else:
-            h = decay * v + X[i]
-        if saturate:
-            h = min(max(h, lo), hi)
-        if h != 0:
-            active += 1
-        fire = h > threshold if strict else h >= threshold
-        if fire:
-            out[i] = 1
-            out_idx[n] = i
-            out_val[n] = 1
-            n += 1
-            V[i] = reset_value if hard_reset else h - threshold
-        else:
-            out[i] = 0
-            V[i] = h
+        x = X[i]
+        h_in = v + (x - v) * one_minus_decay
+        h_de = decay * v + x
+        h = h_in if decay_input else h_de
+        h_sat = min(max(h, lo), hi)
+        h = h_sat if saturate else h
+        active += h != 0
+        fire = (h > threshold) | (equal_fires & (h == threshold))
+        out[i] = 1 if fire else 0
+        soft = h - threshold
+        after = reset_value if hard_reset else soft
+        V[i] = after if fire else h
+    n = _compact_nonzero(out, out_idx, out_val, True)
     return n, n, active
 
 
@@ -327,7 +577,6 @@ def lif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, threshold,
                    hard_reset, strict, decay_input, lo, hi):
     """Fixed-point LIF on int64: ``H = (V d_q) >> shift + X`` or ``H = V + ((X - V) k_q) >> shift``,
     saturated to [lo, hi]. The shift is arithmetic (rounds toward -inf)."""
-    n = 0
     active = 0
     for i in range(X.shape[0]):
         v = V[i]
@@ -336,44 +585,32 @@ def lif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, threshold,
         else:
             h = ((v * decay_q) >> decay_shift) + X[i]
         h = min(max(h, lo), hi)
-        if h != 0:
-            active += 1
-        fire = h > threshold if strict else h >= threshold
-        if fire:
-            out[i] = 1
-            out_idx[n] = i
-            out_val[n] = 1
-            n += 1
-            V[i] = reset_value if hard_reset else h - threshold
-        else:
-            out[i] = 0
-            V[i] = h
+        active += h != 0
+        fire = (h > threshold) if strict else (h >= threshold)
+        out[i] = 1 if fire else 0
+        V[i] = (reset_value if hard_reset else h - threshold) if fire else h
+    n = _compact_nonzero(out, out_idx, out_val, True)
     return n, n, active
 
 
 @njit(cache=True)
 def ilif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, max_spike, decay_input):
     """I-LIF: ``S = round_half_even(clamp(H, 0, D))``, ``V = H - S``."""
-    n = 0
     total = 0
     active = 0
     for i in range(X.shape[0]):
         v = V[i]
-        if decay_input:
-            h = v + (X[i] - v) * one_minus_decay
-        else:
-            h = decay * v + X[i]
-        if h != 0:
-            active += 1
+        x = X[i]
+        h_in = v + (x - v) * one_minus_decay
+        h_de = decay * v + x
+        h = h_in if decay_input else h_de  # a select, not a branch: the loop vectorizes
+        active += h != 0
         c = min(max(h, 0), max_spike)
         s = np.rint(c)
         out[i] = s
         V[i] = h - s
-        if s != 0:
-            out_idx[n] = i
-            out_val[n] = s
-            n += 1
-            total += int(s)
+        total += int(s)
+    n = _compact_nonzero(out, out_idx, out_val, False)
     return n, total, active
 
 
@@ -382,31 +619,47 @@ def ilif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, one, max_
                     decay_input, lo, hi):
     """Fixed-point I-LIF on int64 with ``one = 2^f`` state units per spike:
     ``S = round_half_even(clamp(H, 0, D one) / one)``, ``V = H - S one``."""
-    n = 0
     total = 0
     active = 0
     half = one // 2
-    for i in range(X.shape[0]):
-        v = V[i]
-        if decay_input:
-            h = v + (((X[i] - v) * decay_q) >> decay_shift)
-        else:
-            h = ((v * decay_q) >> decay_shift) + X[i]
-        h = min(max(h, lo), hi)
-        if h != 0:
-            active += 1
-        c = min(max(h, 0), max_spike * one)
-        q = c // one
-        r = c - q * one
-        if r > half or (r == half and q % 2 == 1):
-            q += 1
-        out[i] = q
-        V[i] = h - q * one
-        if q != 0:
-            out_idx[n] = i
-            out_val[n] = q
-            n += 1
+    top = max_spike * one
+    f = 0
+    while (1 << f) < one:
+        f += 1
+    if (1 << f) == one:  # clamped charges are >= 0: a shift and a mask divide by 2^f
+        mask = one - 1
+        for i in range(X.shape[0]):
+            v = V[i]
+            if decay_input:
+                h = v + (((X[i] - v) * decay_q) >> decay_shift)
+            else:
+                h = ((v * decay_q) >> decay_shift) + X[i]
+            h = min(max(h, lo), hi)
+            active += h != 0
+            c = min(max(h, 0), top)
+            q = c >> f
+            r = c & mask
+            q += (r > half) | ((r == half) & ((q & 1) == 1))
+            out[i] = q
+            V[i] = h - q * one
             total += q
+    else:
+        for i in range(X.shape[0]):
+            v = V[i]
+            if decay_input:
+                h = v + (((X[i] - v) * decay_q) >> decay_shift)
+            else:
+                h = ((v * decay_q) >> decay_shift) + X[i]
+            h = min(max(h, lo), hi)
+            active += h != 0
+            c = min(max(h, 0), top)
+            q = c // one
+            r = c - q * one
+            q += (r > half) | ((r == half) & (q % 2 == 1))
+            out[i] = q
+            V[i] = h - q * one
+            total += q
+    n = _compact_nonzero(out, out_idx, out_val, False)
     return n, total, active
 
 
@@ -415,19 +668,12 @@ def threshold_step(X, out, out_idx, out_val, scale, threshold):
     """Stateless threshold (Hoyer spike): ``S = [X * scale >= threshold]``, returns (n, n, active).
 
     The float mode passes ``scale`` = 1 and divides by the clip beforehand (as torch does)."""
-    n = 0
     active = 0
     for i in range(X.shape[0]):
         h = X[i] * scale
-        if h != 0:
-            active += 1
-        if h >= threshold:
-            out[i] = 1
-            out_idx[n] = i
-            out_val[n] = 1
-            n += 1
-        else:
-            out[i] = 0
+        active += h != 0
+        out[i] = 1 if h >= threshold else 0
+    n = _compact_nonzero(out, out_idx, out_val, True)
     return n, n, active
 
 

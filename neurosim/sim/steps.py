@@ -16,6 +16,7 @@ import numpy as np
 
 from ..ir.graph import Graph
 from . import batch_kernels as bk
+from . import kernels as k
 from .dense_ops import conv2d_dense, conv_tap_count, pool_dense
 from .trace import COUNT_FIELDS
 
@@ -103,17 +104,16 @@ class Step:
         return np.int64 if self.unit is not None else np.float64
 
     def start(self, batch: int):
-        """Buffers for ``batch`` samples, zeroed, and fresh state (start of a chunk)."""
+        """Buffers for ``batch`` samples and fresh state (start of a chunk)."""
         if batch != self.batch:
             self.batch = batch
             self.out = np.zeros((batch, self.size), self.out_dtype)
-            self.idx = np.zeros((batch, self.size), np.int64) if self.keeps_list else None
-            self.val = np.zeros((batch, self.size), self.out_dtype) if self.keeps_list else None
-            self.n_prev = np.zeros(batch, np.int64)
+            self.idx = np.empty((batch, self.size), np.int64) if self.keeps_list else None
+            self.val = np.empty((batch, self.size), self.out_dtype) if self.keeps_list else None
             self.totals = np.zeros(batch, np.float64)
-        else:
-            self.out.fill(0)
-            self.n_prev.fill(0)
+        # every step writes its whole output before reading it, except those that only clear
+        # what they wrote last timestep: make their first clear a full one
+        self.n_prev = np.full(batch, self.size, np.int64)
         self.cached = None
         self.reset_state()
 
@@ -247,6 +247,9 @@ class ConvStep(SynapticStep):
         per_group = weight.reshape(g, cout_g, cin_g, kh, kw).transpose(0, 2, 3, 4, 1)
         self.wt = np.ascontiguousarray(per_group.reshape(g * cin_g, kh, kw, cout_g))
         self.row_path = g == 1 and tuple(node.stride) == (1, 1)
+        self.depthwise = g == cout and cin_g == 1
+        if self.depthwise:
+            self.wdw = k.depthwise_weight_layout(weight)
         if self.row_path:
             self.wrow = np.ascontiguousarray(weight[:, :, :, ::-1].transpose(1, 2, 3, 0)).ravel()
         c, h, w = self.in_shapes[0]
@@ -266,6 +269,12 @@ class ConvStep(SynapticStep):
             trace.syn_ops_per_channel[rows, t] = (totals / cout)[:, None]
             return
         synops_group = np.zeros((self.batch, node.groups), np.float64)
+        if self.depthwise:
+            bk.conv2d_events_depthwise(x.idx, x.val, x.n, w, c, self.wdw, node.stride[0], node.stride[1],
+                                       node.padding[0], node.padding[1], kh, kw, ho, wo, out, synops_group, totals)
+            trace.syn_ops[rows, t] = totals
+            trace.syn_ops_per_channel[rows, t] = synops_group
+            return
         bk.conv2d_events(x.idx, x.val, x.n, w, c, self.wt, node.groups, cout, node.stride[0], node.stride[1],
                          node.padding[0], node.padding[1], kh, kw, ho, wo, out, synops_group, totals)
         trace.syn_ops[rows, t] = totals
