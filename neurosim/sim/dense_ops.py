@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
 
@@ -39,12 +40,50 @@ def conv2d_dense(x_bhwc: np.ndarray, weight: np.ndarray, stride, padding, groups
 
 def pool_dense(x_bhwc: np.ndarray, kernel, stride, padding, mode: str) -> np.ndarray:
     """Max (padding -inf), sum, or average (padding counted, as torch) pooling of (B, H, W, C)."""
-    pad_value = -np.inf if mode == "max" else 0
-    win = _windows(x_bhwc, kernel, stride, padding, pad_value)
-    if mode == "max":
-        return win.max(axis=(4, 5))
-    total = win.sum(axis=(4, 5))
-    return total / (kernel[0] * kernel[1]) if mode == "avg" else total
+    batch, h, w, c = x_bhwc.shape
+    ho = (h + 2 * padding[0] - kernel[0]) // stride[0] + 1
+    wo = (w + 2 * padding[1] - kernel[1]) // stride[1] + 1
+    out = np.empty((batch, ho, wo, c), x_bhwc.dtype if mode == "max" else np.result_type(x_bhwc, np.float32))
+    _pool_windows(np.ascontiguousarray(x_bhwc), kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1],
+                  mode == "max", out)
+    if mode == "avg":
+        out /= kernel[0] * kernel[1]
+    return out
+
+
+@njit(cache=True)
+def _pool_windows(x, kh, kw, sh, sw, ph, pw, use_max, out):
+    """``out[b, i, j, c]`` = max (or sum) of ``x[b, s_h i - p_h + u, s_w j - p_w + v, c]`` over the
+    taps inside the map (padding is -inf for max, 0 for sum); a C-vector per tap."""
+    B, H, W, C = x.shape
+    _, Ho, Wo, _ = out.shape
+    for b in range(B):
+        for i in range(Ho):
+            for j in range(Wo):
+                o = out[b, i, j]
+                first = True
+                for u in range(kh):
+                    y = i * sh - ph + u
+                    if y < 0 or y >= H:
+                        continue
+                    for v in range(kw):
+                        xx = j * sw - pw + v
+                        if xx < 0 or xx >= W:
+                            continue
+                        row = x[b, y, xx]
+                        if first:
+                            for ch in range(C):
+                                o[ch] = row[ch]
+                            first = False
+                        elif use_max:
+                            for ch in range(C):
+                                o[ch] = max(o[ch], row[ch])
+                        else:
+                            for ch in range(C):
+                                o[ch] += row[ch]
+                if first:  # a window entirely on padding
+                    for ch in range(C):
+                        o[ch] = -np.inf if use_max else 0
 
 
 def axis_tap_count(size: int, kernel: int, stride: int, pad: int, out_size: int) -> int:

@@ -22,6 +22,9 @@ from .trace import COUNT_FIELDS
 
 _stamps = itertools.count(1)
 
+#: an analog input with fewer nonzero entries than this fraction is scattered like events
+SPARSE_ANALOG = 0.05
+
 
 def new_stamp() -> int:
     """A number never handed out before: the identity of freshly computed values."""
@@ -257,30 +260,35 @@ class ConvStep(SynapticStep):
         self.macs = conv_tap_count(h, w, kh, kw, node.stride, node.padding, self.shape[1], self.shape[2]) * cin_g * cout
 
     def _scatter(self, x: Act, out, trace, rows, t):
+        totals, per_channel = self._scatter_events(x.idx, x.val, x.n, out)
+        trace.syn_ops[rows, t] = totals
+        trace.syn_ops_per_channel[rows, t] = per_channel
+
+    def _scatter_events(self, idx, val, n, out):
+        """Scatter event lists into ``out``; returns the synaptic ops per sample [B] and per
+        output channel [B, C_out] (or a [B, 1] column when every channel gets the same)."""
         node = self.node
         h, w, c = self.in_hwc
         cout, ho, wo = self.shape
         kh, kw = node.kernel_size
         totals = self.totals
         if self.row_path:
-            bk.conv2d_events_rows(x.idx, x.val, x.n, w, c, self.wrow, cout, node.padding[0], node.padding[1],
+            bk.conv2d_events_rows(idx, val, n, w, c, self.wrow, cout, node.padding[0], node.padding[1],
                                   kh, kw, ho, wo, out, totals)
-            trace.syn_ops[rows, t] = totals
-            trace.syn_ops_per_channel[rows, t] = (totals / cout)[:, None]
-            return
+            return totals, (totals / cout)[:, None]
         synops_group = np.zeros((self.batch, node.groups), np.float64)
         if self.depthwise:
-            bk.conv2d_events_depthwise(x.idx, x.val, x.n, w, c, self.wdw, node.stride[0], node.stride[1],
+            bk.conv2d_events_depthwise(idx, val, n, w, c, self.wdw, node.stride[0], node.stride[1],
                                        node.padding[0], node.padding[1], kh, kw, ho, wo, out, synops_group, totals)
-            trace.syn_ops[rows, t] = totals
-            trace.syn_ops_per_channel[rows, t] = synops_group
-            return
-        bk.conv2d_events(x.idx, x.val, x.n, w, c, self.wt, node.groups, cout, node.stride[0], node.stride[1],
+            return totals, synops_group
+        bk.conv2d_events(idx, val, n, w, c, self.wt, node.groups, cout, node.stride[0], node.stride[1],
                          node.padding[0], node.padding[1], kh, kw, ho, wo, out, synops_group, totals)
-        trace.syn_ops[rows, t] = totals
-        trace.syn_ops_per_channel[rows, t] = np.repeat(synops_group, cout // node.groups, axis=1)
+        return totals, np.repeat(synops_group, cout // node.groups, axis=1)
 
     def _dense(self, x: Act, out):
+        if self.fixed is None and self._sparse_input(x):
+            self._scatter_events(self.in_idx, self.in_val, self.in_n, out)
+            return
         node = self.node
         h, w, c = self.in_hwc
         values = x.as_float() if self.fixed is not None else x.dense
@@ -288,6 +296,22 @@ class ConvStep(SynapticStep):
         if self.fixed is not None:
             y = np.rint(y).astype(np.int64)
         out += y.reshape(len(out), -1)
+
+    def _sparse_input(self, x: Act) -> bool:
+        """Whether the analog input is sparse enough (below SPARSE_ANALOG of its entries nonzero,
+        as event-camera histograms are) to be scattered value by value like events rather than
+        run through a dense im2col product. Only the simulation's speed depends on it: the
+        result is the same sum (up to float rounding order) and the trace still counts every
+        MAC, as the hardware computes an analog-fed layer densely. Leaves the value lists in
+        ``in_idx``, ``in_val``, ``in_n``."""
+        if x.dense.dtype != self.dtype or np.count_nonzero(x.dense) >= SPARSE_ANALOG * x.dense.size:
+            return False
+        if getattr(self, "in_idx", None) is None or self.in_idx.shape != x.dense.shape:
+            self.in_idx = np.empty(x.dense.shape, np.int64)
+            self.in_val = np.empty(x.dense.shape, self.dtype)
+            self.in_n = np.zeros(len(x.dense), np.int64)
+        bk.compact_events(x.dense, self.in_idx, self.in_val, self.in_n)
+        return True
 
 
 class LinearStep(SynapticStep):
