@@ -27,6 +27,20 @@ def record_events(idx, val, n, channels, per_channel, event_acc, totals):
 
 
 @njit(cache=True)
+def count_nonzero_rows(dense):
+    """Nonzero entries of each row of ``dense`` [B, size] (numpy's axis-wise count is a slow,
+    generic reduction)."""
+    counts = np.zeros(dense.shape[0], np.int64)
+    for b in range(dense.shape[0]):
+        row = dense[b]
+        c = 0
+        for i in range(row.shape[0]):
+            c += row[i] != 0
+        counts[b] = c
+    return counts
+
+
+@njit(cache=True)
 def clear_events(out, idx, n_prev):
     """Zero each sample's positions written last timestep (the whole row when they were many)."""
     size = out.shape[1]

@@ -59,7 +59,7 @@ class Act:
 
     def nonzero(self) -> np.ndarray:
         """Nonzero entries per sample, [B]."""
-        return self.n if self.is_events else np.count_nonzero(self.dense, axis=1)
+        return self.n if self.is_events else bk.count_nonzero_rows(self.dense)
 
 
 def hwc_dims(shape):
@@ -491,7 +491,7 @@ class NeuronStep(Step):
 
     def run(self, inputs, trace, rows, t, fused=False) -> Act:
         X = self.current(inputs[0])
-        trace.in_nonzero[rows, t] = np.count_nonzero(X, axis=1)
+        trace.in_nonzero[rows, t] = bk.count_nonzero_rows(X)
         n, total, active = bk.counts(self.batch)
         self.fire(X, n, total, active)
         trace.neuron_updates[rows, t] = self.size
@@ -609,7 +609,7 @@ class CubaStep(NeuronStep):
         if self.spiking:
             return super().run(inputs, trace, rows, t, fused)
         X = self.current(inputs[0])
-        trace.in_nonzero[rows, t] = np.count_nonzero(X, axis=1)
+        trace.in_nonzero[rows, t] = bk.count_nonzero_rows(X)
         n, total, active = bk.counts(self.batch)
         self.fire(X, n, total, active)
         trace.neuron_updates[rows, t] = self.size
