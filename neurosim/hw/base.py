@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, ClassVar, Mapping
 
 from ..errors import GraphError, ProfileError
 from ..ir.graph import Graph
-from ..report.report import Report
+from ..report.report import Report, zero_energy
 from .accounting import check_trace
-from .layers import decompose
+from .layers import decompose, graph_cache
+from .memo import costing_session
 from .placement import Placement
 from .profile import ParamSpec, Profile, SettingSpec, load_profile
 
@@ -93,8 +94,8 @@ class HardwareModel:
             placement = self.place(graph)
         if graph is not None and graph is not placement.graph:
             raise GraphError("the placement was made for another graph: place this graph first")
-        check_trace(trace, placement.graph, placement.layers)
-        with gc_paused():
+        with gc_paused(), costing_session():
+            check_trace(trace, placement.graph, placement.layers)
             report = self._cost(trace, placement)
             report.fits, report.misfit = placement.fits, placement.misfit
             report.warnings = list(dict.fromkeys(list(placement.notes) + list(report.warnings)))
@@ -108,6 +109,21 @@ class HardwareModel:
     def _cost(self, trace: "Trace", placement: Placement) -> Report:
         raise NotImplementedError
 
+    def snn_energy(self, trace: "Trace", placement: Placement) -> float:
+        """``cost(trace, placement, ann_twin=False).energy_per_inference`` (all the ANN-twin
+        comparison needs); a family may compute it without building the report's rows."""
+        return self.cost(trace, placement, ann_twin=False).energy_per_inference
+
+    def layer_energies_total(self, trace: "Trace", placement: Placement) -> float:
+        """:meth:`snn_energy` for a family whose ``_layer_energies(trace, placement)`` yields
+        tuples ending with the layer's energy per inference by component."""
+        from .accounting import check_trace
+        from .memo import costing_session
+
+        with costing_session():
+            check_trace(trace, placement.graph, placement.layers)
+            return energy_of_rows(item[-1] for item in self._layer_energies(trace, placement))
+
     def cost_twin(self, graph: Graph) -> "TwinCost":
         raise ProfileError(f"profile '{self.profile.name}' (family {self.family}) cannot price an ANN twin")
 
@@ -120,10 +136,24 @@ class HardwareModel:
                       warnings=list(warnings))
 
 
+def energy_of_rows(energies) -> float:
+    """``Report.energy_per_inference`` of rows with these energies (each a component -> J dict
+    over :func:`zero_energy`), added in the same order as the report adds them."""
+    totals = []
+    for energy in energies:
+        row = zero_energy()
+        row.update(energy)
+        totals.append(float(sum(row.values())))
+    return float(sum(totals))
+
+
 def graph_summary(graph: Graph) -> dict:
     meta = graph.metadata or {}
+    cache = graph_cache(graph)
+    if "parameters" not in cache:
+        cache["parameters"] = graph.parameter_count()
     return {"nodes": len(graph.nodes), "outputs": list(graph.outputs),
-            "parameters": graph.parameter_count(),
+            "parameters": cache["parameters"],
             "name": meta.get("name") or meta.get("model") or None}
 
 

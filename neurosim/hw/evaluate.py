@@ -21,10 +21,11 @@ from ..errors import ProfileError
 from ..ir.graph import Graph
 from ..report.report import Report
 from .base import hardware_model
-from .layers import decompose
+from .layers import decompose, graph_cache
 
 if TYPE_CHECKING:
     from ..sim.trace import Trace
+    from .ann_twin import TwinCost
 
 DEFAULT_TWIN_PROFILES = ("paper-45nm", "ann-45nm", "ann-45nm-int8", "ann-45nm-noreuse")
 
@@ -44,12 +45,27 @@ def _twin_cost(model, graph: Graph):
     return per_graph[key]
 
 
+def _twin_layers(twin: "TwinCost", graph: Graph) -> dict[str, float]:
+    """The twin's energy per layer of the graph's split (once per twin cost)."""
+    cache = graph_cache(graph)
+    hit = cache.get(("twin-layers", id(twin)))
+    if hit is None or hit[0] is not twin:
+        layer_of = decompose(graph).layer_of_node
+        per_layer: dict[str, float] = {}
+        for node, energy in twin.per_node.items():
+            key = layer_of.get(node, node)
+            per_layer[key] = per_layer.get(key, 0.0) + energy
+        hit = cache[("twin-layers", id(twin))] = (twin, per_layer)
+    return hit[1]
+
+
 def attach_ann_twin(report: Report, trace: "Trace", graph: Graph, profile_name: str,
                     twin_profiles: Iterable[str] = DEFAULT_TWIN_PROFILES) -> Report:
     """Fill ``report.ann_twin`` (see the module docstring); missing twin profiles become warnings."""
-    layer_of = decompose(graph).layer_of_node
     comparisons, layers = [], {}
     macs = acts = None
+    snn_energy: dict[str, float] = {}      # several twins can share one SNN profile
+    own = report.energy_per_inference
     for name in twin_profiles:
         try:
             model = hardware_model(name)
@@ -61,10 +77,14 @@ def attach_ann_twin(report: Report, trace: "Trace", graph: Graph, profile_name: 
         pair = name if model.prices_snn else model.profile.setting("snn_counterpart")
         snn = None
         if pair == profile_name:
-            snn = report.energy_per_inference
+            snn = own
+        elif pair in snn_energy:
+            snn = snn_energy[pair]
         elif pair:
             try:
-                snn = hardware_model(pair).cost(trace, graph=graph, ann_twin=False).energy_per_inference
+                snn_model = hardware_model(pair)
+                snn = snn_model.snn_energy(trace, snn_model.place(graph))
+                snn_energy[pair] = snn
             except ProfileError as exc:
                 report.warnings.append(f"SNN not costed on '{pair}' for the ANN comparison: {exc}")
         ann = twin.energy
@@ -74,13 +94,9 @@ def attach_ann_twin(report: Report, trace: "Trace", graph: Graph, profile_name: 
             "snn_profile": pair,
             "snn_energy_per_inference": snn,
             "snn_over_ann": (snn / ann) if (snn is not None and ann > 0) else None,
-            "this_over_ann": (report.energy_per_inference / ann) if ann > 0 else None,
+            "this_over_ann": (own / ann) if ann > 0 else None,
         })
-        per_layer: dict[str, float] = {}
-        for node, energy in twin.per_node.items():
-            key = layer_of.get(node, node)
-            per_layer[key] = per_layer.get(key, 0.0) + energy
-        layers[name] = per_layer
+        layers[name] = dict(_twin_layers(twin, graph))
     report.ann_twin = {"timesteps": 1, "macs_per_inference": macs, "activation_ops_per_inference": acts,
                        "comparisons": comparisons, "layers": layers}
     return report

@@ -78,12 +78,70 @@ class BoxSums:
 
     def pair_sums(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Sum over the intersection of every pair of boxes: ``[len(a), len(b)]``."""
-        a = np.asarray(a, np.int64).reshape(-1, 6)[:, None, :]
-        b = np.asarray(b, np.int64).reshape(-1, 6)[None, :, :]
-        lo = np.maximum(a[..., 0::2], b[..., 0::2])
-        hi = np.minimum(a[..., 1::2], b[..., 1::2])
-        inter = np.stack([lo[..., 0], hi[..., 0], lo[..., 1], hi[..., 1], lo[..., 2], hi[..., 2]], -1)
-        return self.sums(inter)
+        return self.sums(intersections(a, b))
+
+
+def intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The intersection of every pair of boxes, ``[len(a), len(b), 6]`` (empty ones have hi <= lo)."""
+    a = np.asarray(a, np.int64).reshape(-1, 6)[:, None, :]
+    b = np.asarray(b, np.int64).reshape(-1, 6)[None, :, :]
+    lo = np.maximum(a[..., 0::2], b[..., 0::2])
+    hi = np.minimum(a[..., 1::2], b[..., 1::2])
+    return np.stack([lo[..., 0], hi[..., 0], lo[..., 1], hi[..., 1], lo[..., 2], hi[..., 2]], -1)
+
+
+class BoxGrid:
+    """Sums of ``(C, H, W)`` maps over a fixed set of boxes ``[..., 6]`` (clipped to the map).
+
+    The boxes of a placement share few distinct channel ranges ``k``, row ranges ``a`` and
+    column ranges ``b`` (the full ranges are always among them), so a map ``E`` is reduced by
+    products with 0/1 range matrices to::
+
+        M[c, a, b] = sum_{y in a, x in b} E[c, y, x]        R[k, a, b] = sum_{c in k} M[c, a, b]
+
+    and box ``(k, a, b)`` sums to ``R[k, a, b]``. ``M[:, full, full]`` are the channel totals.
+    This costs ``C H W`` times the number of column ranges, far less than prefix sums over the
+    whole map, and is exact for integer-valued maps (event counts).
+    """
+
+    def __init__(self, shape, boxes):
+        self.shape = C, H, W = tuple(int(v) for v in shape)
+        b = np.asarray(boxes, np.int64)
+        lead, b = b.shape[:-1], b.reshape(-1, 6)
+        c0, c1 = np.minimum(np.maximum(b[:, 0], 0), C), np.minimum(np.maximum(b[:, 1], 0), C)
+        y0, y1 = np.minimum(np.maximum(b[:, 2], 0), H), np.minimum(np.maximum(b[:, 3], 0), H)
+        x0, x1 = np.minimum(np.maximum(b[:, 4], 0), W), np.minimum(np.maximum(b[:, 5], 0), W)
+        empty = (c1 <= c0) | (y1 <= y0) | (x1 <= x0)
+        # an empty box gets the empty channel range, whose row of the range matrix is all zero
+        chans, k, self.full_chan = _ranges(np.where(empty, 0, c0), np.where(empty, 0, c1), C)
+        rows, a, self.full_row = _ranges(np.where(empty, 0, y0), np.where(empty, H, y1), H)
+        cols, j, self.full_col = _ranges(np.where(empty, 0, x0), np.where(empty, W, x1), W)
+        self.chans, self.rows, self.cols = chans, rows, cols.T.copy()   # [k, C], [a, H], [W, b]
+        self.row, self.col = a.reshape(lead), j.reshape(lead)
+        n_a, n_b = len(rows), len(cols)
+        self.at = ((k * n_a + a) * n_b + j).reshape(lead)
+        self.total_at = (self.full_chan * n_a + self.full_row) * n_b + self.full_col
+
+    def reduce(self, emap: np.ndarray) -> np.ndarray:
+        """``M [C, rows, cols]`` of a map (any shape with ``C H W`` elements)."""
+        C, H, W = self.shape
+        per_col = (np.asarray(emap, np.float64).reshape(C * H, W) @ self.cols).reshape(C, H, -1)
+        return np.matmul(self.rows, per_col)
+
+    def sums(self, M: np.ndarray) -> tuple[np.ndarray, float]:
+        """The sum over each box (the boxes' leading shape) and over the whole map, from ``M``."""
+        R = (self.chans @ M.reshape(len(M), -1)).reshape(-1)
+        return R[self.at], float(R[self.total_at])
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray, n: int):
+    """Distinct ranges ``[lo, hi)`` plus ``[0, n)``: their 0/1 matrix ``[ranges, n]``, the range
+    of each input, and the index of the full range."""
+    pairs, inverse = np.unique(np.stack([np.append(lo, 0), np.append(hi, n)], 1), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    pos = np.arange(n)
+    matrix = ((pos[None, :] >= pairs[:, :1]) & (pos[None, :] < pairs[:, 1:])).astype(np.float64)
+    return matrix, inverse[:-1], int(inverse[-1])
 
 
 # --------------------------------------------------------------------------- 1-D helpers
@@ -209,43 +267,78 @@ def synapse_box_ops(node, in_shape, in_map: np.ndarray | None, boxes: np.ndarray
     docstring (``in_map=None`` means a dense input: every position counts 1, giving MACs) and
     ``share[c, j]`` is the fraction of output channel ``c``'s operations that land in box ``j``.
     """
-    boxes = np.asarray(boxes, np.int64).reshape(-1, 6)
-    C, H, W = shape3(in_shape)
-    n = boxes.shape[0]
-    if isinstance(node, Linear):
-        n_out = node.weight.shape[0]
-        share = np.zeros((n_out, n))
-        for j, b in enumerate(boxes):
-            share[b[0]:b[1], j] = 1.0
-        total_in = float(np.sum(in_map)) if in_map is not None else float(C)
-        ops = share.sum(0) * total_in
+    return SynapseBoxOps(node, in_shape, boxes)(in_map)
+
+
+class SynapseBoxOps:
+    """:func:`synapse_box_ops` for one synaptic node and one set of boxes, with everything that
+    does not depend on the event map computed once.
+
+    For a convolution, box ``j`` reads its rows with the tap vector ``ty_j = taps_y(y0, y1)``
+    and its columns with ``tx_j``. Boxes of a tiling share few distinct row and column ranges,
+    so all the parts come from one product over the distinct ones::
+
+        P[g, a, b] = ty_a^T E_g tx_b        (a, b: distinct ranges, plus the full output range)
+        ops[j]     = sum_g m_g(j) P[g, a_j, b_j]                 (m_g(j): box j's channels in group g)
+        share[c, j] = P[g(c), a_j, b_j] / P[g(c), full, full]     for c in box j, else 0
+    """
+
+    def __init__(self, node, in_shape, boxes):
+        self.boxes = boxes = np.asarray(boxes, np.int64).reshape(-1, 6)
+        self.in_shape = C, H, W = shape3(in_shape)
+        self.linear = isinstance(node, Linear)
+        n = len(boxes)
+        if self.linear:
+            share = np.zeros((node.weight.shape[0], n))
+            for j, b in enumerate(boxes):
+                share[b[0]:b[1], j] = 1.0
+            share.setflags(write=False)
+            self.share, self.per_input = share, share.sum(0)
+            return
+        G = self.groups = node.groups
+        self.cin_g = node.weight.shape[1]
+        cout_g = node.out_channels // node.groups
+        kh, kw = node.kernel_size
+        (sh, sw), (ph, pw) = node.stride, node.padding
+        Ho, Wo = _conv_out_hw(node, H, W)
+        c0, c1, y0, y1, x0, x1 = boxes.T
+        valid = (c1 > c0) & (y1 > y0) & (x1 > x0)
+        rows, a = np.unique(np.stack([y0, y1], 1), axis=0, return_inverse=True)
+        cols, b = np.unique(np.stack([x0, x1], 1), axis=0, return_inverse=True)
+        self.ty = np.stack([taps_1d(H, lo, hi, sh, ph, kh) for lo, hi in rows] + [taps_1d(H, 0, Ho, sh, ph, kh)])
+        self.tx = np.stack([taps_1d(W, lo, hi, sw, pw, kw) for lo, hi in cols] + [taps_1d(W, 0, Wo, sw, pw, kw)])
+        self.ty, self.tx = self.ty.astype(np.float64), self.tx.T.astype(np.float64)
+        nA, nB = len(rows) + 1, len(cols) + 1
+        self.cell = a.reshape(-1) * nB + b.reshape(-1)        # box j's (a_j, b_j) in P[g].ravel()
+        self.full = nA * nB - 1
+        channel = np.arange(node.out_channels)
+        self.group = channel // cout_g
+        holds = (channel[:, None] >= c0[None, :]) & (channel[:, None] < c1[None, :]) & valid[None, :]
+        self.holds = holds.astype(np.float64)                                    # [C_out, boxes]
+        self.members = np.stack([holds[g * cout_g:(g + 1) * cout_g].sum(0) for g in range(G)]).astype(np.float64)
+        self.dense_ops = None
+
+    def __call__(self, in_map: np.ndarray | None):
+        C, H, W = self.in_shape
+        if self.linear:
+            total_in = float(np.sum(in_map)) if in_map is not None else float(C)
+            return self.per_input * total_in, self.share
+        if in_map is None and self.dense_ops is not None:
+            return self.dense_ops
+        emap = np.ones((C, H, W)) if in_map is None else np.asarray(in_map, np.float64).reshape(C, H, W)
+        G = self.groups
+        group_maps = emap if self.cin_g == 1 else emap.reshape(G, self.cin_g, H, W).sum(1)   # [G, H, W]
+        P = np.matmul(self.ty, (group_maps.reshape(G * H, W) @ self.tx).reshape(G, H, -1)).reshape(G, -1)
+        parts, full = P[:, self.cell], P[:, self.full:]                         # [G, boxes], [G, 1]
+        ops = (self.members * parts).sum(0)
+        positive = full > 0
+        ratio = parts / full if positive.all() else np.divide(parts, full, out=np.zeros(parts.shape), where=positive)
+        share = self.holds * (ratio if G in (1, len(self.group)) else ratio[self.group])
+        if in_map is None:  # dense MACs depend on the boxes only
+            ops.setflags(write=False)
+            share.setflags(write=False)
+            self.dense_ops = (ops, share)
         return ops, share
-    emap = np.ones((C, H, W)) if in_map is None else np.asarray(in_map, np.float64).reshape(C, H, W)
-    cout_g = node.out_channels // node.groups
-    cin_g = node.weight.shape[1]
-    kh, kw = node.kernel_size
-    (sh, sw), (ph, pw) = node.stride, node.padding
-    Ho, Wo = _conv_out_hw(node, H, W)
-    ty_full = taps_1d(H, 0, Ho, sh, ph, kh).astype(np.float64)
-    tx_full = taps_1d(W, 0, Wo, sw, pw, kw).astype(np.float64)
-    group_maps = emap.reshape(node.groups, cin_g, H, W).sum(1)         # [G, H, W]
-    group_full = np.einsum("h,ghw,w->g", ty_full, group_maps, tx_full)  # all ops of one output channel, per group
-    ops = np.zeros(n)
-    share = np.zeros((node.out_channels, n))
-    for j, (c0, c1, y0, y1, x0, x1) in enumerate(boxes):
-        if c1 <= c0 or y1 <= y0 or x1 <= x0:
-            continue
-        ylo, yhi = window_range(y0, y1, sh, ph, kh, H)
-        xlo, xhi = window_range(x0, x1, sw, pw, kw, W)
-        ty = taps_1d(H, y0, y1, sh, ph, kh)[ylo:yhi].astype(np.float64)
-        tx = taps_1d(W, x0, x1, sw, pw, kw)[xlo:xhi].astype(np.float64)
-        g0, g1 = c0 // cout_g, (c1 - 1) // cout_g + 1                  # groups the box's channels use
-        parts = np.einsum("h,ghw,w->g", ty, group_maps[g0:g1, ylo:yhi, xlo:xhi], tx)
-        groups = np.arange(c0, c1) // cout_g                             # each output channel's group
-        ops[j] = float(parts[groups - g0].sum())
-        full = group_full[groups]
-        share[c0:c1, j] = np.divide(parts[groups - g0], full, out=np.zeros(c1 - c0), where=full > 0)
-    return ops, share
 
 
 def _conv_out_hw(node: Conv2d, H: int, W: int) -> tuple[int, int]:

@@ -21,6 +21,7 @@ one-step synaptic delay, the layer at depth ``d`` handles data step ``t`` at chi
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from ..errors import GraphError
@@ -101,8 +102,27 @@ class Decomposition:
         return tuple(l for l in self.layers if l.placed)
 
 
+_GRAPH_CACHE: "weakref.WeakKeyDictionary[Graph, dict]" = weakref.WeakKeyDictionary()
+
+
+def graph_cache(graph: Graph) -> dict:
+    """A dict for values derived from ``graph`` alone (graphs are frozen), kept while it lives."""
+    cache = _GRAPH_CACHE.get(graph)
+    if cache is None:
+        cache = _GRAPH_CACHE.setdefault(graph, {})
+    return cache
+
+
 def decompose(graph: Graph) -> Decomposition:
-    """Layers (in topological order of their output node), edges and routing nodes of ``graph``."""
+    """Layers (in topological order of their output node), edges and routing nodes of ``graph``
+    (computed once per graph: every placement and costing of it reads the same split)."""
+    cache = graph_cache(graph)
+    if "decomposition" not in cache:
+        cache["decomposition"] = _decompose(graph)
+    return cache["decomposition"]
+
+
+def _decompose(graph: Graph) -> Decomposition:
     order = {n.name: i for i, n in enumerate(graph.nodes)}
     nodes = {n.name: n for n in graph.nodes}
     owner: dict[str, str] = {}          # node name -> layer name

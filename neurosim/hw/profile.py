@@ -143,9 +143,15 @@ class Profile:
 
 def builtin_dir() -> Path:
     """The repository's ``hwmodels/`` directory (next to the ``neurosim`` package)."""
-    import neurosim
+    global _BUILTIN_DIR
+    if _BUILTIN_DIR is None:
+        import neurosim
 
-    return Path(neurosim.__file__).resolve().parent.parent / "hwmodels"
+        _BUILTIN_DIR = Path(neurosim.__file__).resolve().parent.parent / "hwmodels"
+    return _BUILTIN_DIR
+
+
+_BUILTIN_DIR: Path | None = None
 
 
 def profile_dirs() -> list[Path]:
@@ -156,14 +162,31 @@ def profile_dirs() -> list[Path]:
 
 
 def _profile_files() -> dict[str, Path]:
-    """Profile name (file stem) -> file; earlier directories win."""
-    found: dict[str, Path] = {}
-    for d in profile_dirs():
-        if not d.is_dir():
-            continue
-        for path in sorted(list(d.glob("*.yaml")) + list(d.glob("*.yml"))):
-            found.setdefault(path.stem, path)
-    return found
+    """Profile name (file stem) -> file; earlier directories win. The result is kept while the
+    directories hold the same file names (listing a directory is cheaper than globbing it)."""
+    dirs = profile_dirs()
+    key = tuple((str(d), _names(d)) for d in dirs)
+    found = _LISTINGS.get(key)
+    if found is None:
+        found = {}
+        for d in dirs:
+            if not d.is_dir():
+                continue
+            for path in sorted(list(d.glob("*.yaml")) + list(d.glob("*.yml"))):
+                found.setdefault(path.stem, path)
+        _LISTINGS.clear()
+        _LISTINGS[key] = found
+    return dict(found)
+
+
+_LISTINGS: dict[tuple, dict[str, Path]] = {}
+
+
+def _names(d: Path) -> tuple[str, ...] | None:
+    try:
+        return tuple(sorted(os.listdir(d)))
+    except OSError:
+        return None
 
 
 def available_profiles() -> list[str]:

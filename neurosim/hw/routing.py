@@ -42,43 +42,88 @@ def hop_counts(layout: MeshLayout, src: np.ndarray, dst: np.ndarray):
     return ew, ns, chip
 
 
+class LinkPlan:
+    """The link-load updates of packets between every (source core, destination core) pair,
+    made once per pair of core lists: a packet adds to the difference array of its direction
+    where its segment starts and subtracts where it ends (loads are its prefix sums).
+
+    ``cell``: flat index into the ``[4, height + 1, width + 1]`` difference array; ``pair``:
+    flat index of the (source, destination) pair; ``sign``: +1 or -1.
+    """
+
+    def __init__(self, layout: MeshLayout, width: int, height: int, src: np.ndarray, dst: np.ndarray):
+        _, xs, ys = layout.positions(src)
+        _, xd, yd = layout.positions(dst)
+        XS, XD = np.broadcast_arrays(xs[:, None], xd[None, :])
+        YS, YD = np.broadcast_arrays(ys[:, None], yd[None, :])
+        pair = np.arange(XS.size).reshape(XS.shape)
+        east, west, south, north = XD > XS, XD < XS, YD > YS, YD < YS
+        # horizontal segment on row ys: links x in [min, max) along the direction of travel;
+        # vertical segment on column xd: links y in [min, max)
+        updates = ((0, YS, XS, east, 1.0), (0, YS, XD, east, -1.0), (1, YS, XD, west, 1.0), (1, YS, XS, west, -1.0),
+                   (2, YS, XD, south, 1.0), (2, YD, XD, south, -1.0), (3, YD, XD, north, 1.0), (3, YS, XD, north, -1.0))
+        self.cell = np.concatenate([(plane * (height + 1) + y[m]) * (width + 1) + x[m]
+                                    for plane, y, x, m, _ in updates]).astype(np.intp)
+        self.pair = np.concatenate([pair[m] for _, _, _, m, _ in updates]).astype(np.intp)
+        self.sign = np.concatenate([np.full(int(m.sum()), sign) for _, _, _, m, sign in updates])
+
+
 class LinkLoads:
-    """Accumulates packets on the directed links of a mesh of ``width x height`` tiles."""
+    """Accumulates packets on the directed links of a mesh of ``width x height`` tiles, kept
+    apart by source (any key: a mesh costing keeps one per source layer)."""
 
     def __init__(self, layout: MeshLayout, chips: int):
         self.layout = layout
         self.width = max(1, chips) * layout.tile_columns
         self.height = layout.tile_rows
-        self.diff = np.zeros((4, self.height + 1, self.width + 1), np.float64)
+        self.sources: list = []
+        self._slot: dict = {}
+        self._slots: list[int] = []
+        self._cells: list[np.ndarray] = []
+        self._values: list[np.ndarray] = []
 
-    def add(self, src: np.ndarray, dst: np.ndarray, packets: np.ndarray) -> None:
-        """Add ``packets[s, d]`` packets from core ``src[s]`` to core ``dst[d]``."""
-        _, xs, ys = self.layout.positions(src)
-        _, xd, yd = self.layout.positions(dst)
-        XS, XD = np.broadcast_arrays(xs[:, None], xd[None, :])
-        YS, YD = np.broadcast_arrays(ys[:, None], yd[None, :])
-        p = np.asarray(packets, np.float64)
-        d = self.diff
-        east, west = (XD > XS) & (p > 0), (XD < XS) & (p > 0)
-        south, north = (YD > YS) & (p > 0), (YD < YS) & (p > 0)
-        # horizontal segment on row ys: links x in [min, max) along the direction of travel
-        np.add.at(d[0], (YS[east], XS[east]), p[east])
-        np.add.at(d[0], (YS[east], XD[east]), -p[east])
-        np.add.at(d[1], (YS[west], XD[west]), p[west])
-        np.add.at(d[1], (YS[west], XS[west]), -p[west])
-        # vertical segment on column xd: links y in [min, max)
-        np.add.at(d[2], (YS[south], XD[south]), p[south])
-        np.add.at(d[2], (YD[south], XD[south]), -p[south])
-        np.add.at(d[3], (YD[north], XD[north]), p[north])
-        np.add.at(d[3], (YS[north], XD[north]), -p[north])
+    def plan(self, src: np.ndarray, dst: np.ndarray) -> LinkPlan:
+        return LinkPlan(self.layout, self.width, self.height, src, dst)
+
+    def add(self, src: np.ndarray, dst: np.ndarray, packets: np.ndarray, plan: LinkPlan | None = None,
+            source=None) -> None:
+        """Add ``packets[s, d]`` packets from core ``src[s]`` to core ``dst[d]`` (``plan``:
+        :meth:`plan` of the same cores, made once when the cores are reused)."""
+        plan = plan or self.plan(src, dst)
+        slot = self._slot.get(source)
+        if slot is None:
+            slot = self._slot[source] = len(self.sources)
+            self.sources.append(source)
+        p = np.asarray(packets, np.float64).reshape(-1)
+        self._slots.append(slot)
+        self._cells.append(plan.cell)
+        self._values.append(p[plan.pair] * plan.sign)
+
+    def loads_by_source(self) -> np.ndarray:
+        """``[sources, 4, height, width]`` packets per directed link (east/west: link x -> x+1
+        at [y, x]; south/north: link y -> y+1 at [y, x]), from the difference arrays of every
+        update, summed in the order they were added."""
+        h, w = self.height, self.width
+        shape = (len(self.sources), 4, h + 1, w + 1)
+        if self._cells:
+            cells_per_source = int(np.prod(shape[1:]))
+            offsets = np.repeat(np.array(self._slots) * cells_per_source, [len(c) for c in self._cells])
+            diff = np.bincount(np.concatenate(self._cells) + offsets, np.concatenate(self._values),
+                               minlength=int(np.prod(shape))).reshape(shape)
+        else:
+            diff = np.zeros(shape)
+        out = np.empty((len(self.sources), 4, h, w))
+        out[:, 0:2] = diff[:, 0:2, :h, :].cumsum(axis=3)[..., :w]
+        # cumsum along the few rows, one row at a time (numpy's cumsum over a middle axis is slow)
+        out[:, 2:4, 0] = diff[:, 2:4, 0, :w]
+        for y in range(1, h):
+            out[:, 2:4, y] = out[:, 2:4, y - 1] + diff[:, 2:4, y, :w]
+        return out
 
     def loads(self) -> np.ndarray:
-        """``[4, height, width]`` packets per directed link (east/west: link x -> x+1 at [y, x];
-        south/north: link y -> y+1 at [y, x])."""
-        out = np.empty((4, self.height, self.width))
-        out[0:2] = self.diff[0:2, :self.height, :].cumsum(axis=2)[:, :, :self.width]
-        out[2:4] = self.diff[2:4, :, :self.width].cumsum(axis=1)[:, :self.height, :]
-        return out
+        """``[4, height, width]`` packets per directed link, all sources together."""
+        by_source = self.loads_by_source()
+        return by_source[0] if len(by_source) == 1 else by_source.sum(0)
 
     def link_times(self, costs: HopCosts) -> np.ndarray:
         """Seconds one packet occupies each link, same layout as :meth:`loads`."""

@@ -39,14 +39,16 @@ class CrossbarModel(MeshBase):
         "state_bits": ParamSpec("bits", "neuron state bits (memory report)", required=False),
     }
 
+    core_by_core = True
+
     def synapse_memory(self) -> SynapseMemory:
         return SynapseMemory(model="crossbar")
 
     def core_energy(self, layer, act, packets_energy):
         n = act.syn_ops.shape[-1]
-        return {"synaptic": act.syn_ops.sum((0, 1)) * self.p("e_syn_event"),
+        return {"synaptic": act.core_totals("syn_ops") * self.p("e_syn_event"),
                 "routing": np.zeros(n), "neuron": np.zeros(n),
-                "mac": act.macs.sum((0, 1)) * self.p("e_mac")}
+                "mac": act.core_totals("macs") * self.p("e_mac")}
 
     def busy(self, act, injected):
         # every core computes for the whole tick of each step

@@ -31,7 +31,7 @@ from ...ir.graph import Graph
 from ..accounting import LayerCounts, base_row, footprint
 from ..ann_twin import TwinCost, twin_counts
 from ..base import HardwareModel
-from ..layers import Layer, shape3
+from ..layers import Layer, graph_cache, shape3
 from ..profile import ParamSpec, SettingSpec
 from ..registry import register_family
 from .memory_aware import SRAM_PARAMETERS, SramModel
@@ -57,6 +57,14 @@ class DenseAcceleratorModel(HardwareModel):
     }
 
     def _node_energies(self, graph: Graph) -> dict[str, dict[str, float]]:
+        """Energy and counts of each twin node (graph and profile only: kept per graph)."""
+        cache = graph_cache(graph)
+        hit = cache.get(("dense-node-energies", id(self.profile)))
+        if hit is None or hit[0] is not self.profile:
+            hit = cache[("dense-node-energies", id(self.profile))] = (self.profile, self._compute_node_energies(graph))
+        return hit[1]
+
+    def _compute_node_energies(self, graph: Graph) -> dict[str, dict[str, float]]:
         sram = SramModel(self)
         e_mac, e_an = self.p("e_mac"), self.p("e_analog_op")
         wb, bb, ab = self.p("weight_bits"), self.p("bias_bits"), self.p("activation_bits")

@@ -243,7 +243,7 @@ class DynapcnnModel(HardwareModel):
         max_depth = 0
         compute = np.zeros((B, T))
         for layer in dec.placed:
-            act = core_activity(layer, placement.boxes(layer.name), graph, trace)
+            act = core_activity(layer, placement.boxes(layer.name), graph, trace, placement.cache)
             acts[layer.name] = act
             busy[layer.name] = act.events_in * t_event
             if busy[layer.name].shape[-1]:

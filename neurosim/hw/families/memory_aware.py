@@ -28,10 +28,14 @@ Lemaire's counts for a fully connected layer are the special case ``syn_ops = th
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..accounting import base_row, footprint, host_warning, is_event_fed, layer_counts
 from ..base import HardwareModel
+from ..layers import graph_cache
+from ..memo import node_total
 from ..profile import ParamSpec
 from ..registry import register_family
 
@@ -80,53 +84,105 @@ class MemoryAwareModel(HardwareModel):
 
     def _cost(self, trace, placement):
         graph = placement.graph
-        sram = SramModel(self)
+        rows = []
+        for layer, counts, plan, energy in self._layer_energies(trace, placement):
+            row = base_row(layer, graph, trace, counts)
+            row.energy.update(energy)
+            if layer.kind != "host":
+                row.memory = dict(plan.footprint)
+            rows.append(row)
+        return self.new_report(trace, rows, warnings=host_warning(rows, self.profile.has("e_analog_op")))
+
+    def snn_energy(self, trace, placement) -> float:
+        return self.layer_energies_total(trace, placement)
+
+    def _layer_energies(self, trace, placement):
+        """``(layer, counts, plan, energy)`` per layer, ``energy`` per inference by component
+        (see the module docstring)."""
+        graph = placement.graph
         e_ac, e_mac, e_mult = self.p("e_ac"), self.p("e_mac"), self.p("e_mult")
         e_an = self.profile.get("e_analog_op")
-        wb, bb, sb = self.p("weight_bits"), self.p("bias_bits"), self.p("state_bits")
-        spb, ab = self.p("spike_bits"), self.p("activation_bits")
         batch = max(trace.batch, 1)
         steps = trace.timesteps * trace.batch
-        rows = []
-        for layer in placement.layers:
+        for layer, plan in zip(placement.layers, self._plans(graph, placement.layers)):
             counts = layer_counts(layer, graph, trace)
-            row = base_row(layer, graph, trace, counts)
             if layer.kind == "host":
-                if e_an is not None:
-                    row.energy["analog"] = row.analog_ops * e_an
-                rows.append(row)
+                yield layer, counts, plan, ({} if e_an is None else {"analog": counts.analog_ops / batch * e_an})
                 continue
             outputs = layer.neurons
             updates = counts.neuron_updates if layer.neuron else outputs * steps
             state_rw = 2.0 * updates
             memory = 0.0
-            for s in layer.synapses:
-                node, nt = graph.node(s), trace.nodes[s]
-                in_size = int(np.prod(graph.shapes[node.inputs[0]]))
-                w_mem = node.weight.size * wb
-                if is_event_fed(graph, s):
-                    ops = nt.total("syn_ops")
-                    in_reads, in_word = nt.total("in_spikes"), spb
+            for syn in plan.synapses:
+                nt = trace.nodes[syn.name]
+                if syn.event_fed:
+                    ops = node_total(nt, "syn_ops")
+                    in_reads = node_total(nt, "in_spikes")
                     state_rw += 2.0 * ops
                 else:
-                    ops = nt.total("macs")
-                    in_reads, in_word = ops, ab
-                memory += ops * sram.access(w_mem, wb)
-                memory += in_reads * sram.access(in_size * in_word, in_word)
-                if node.bias is not None:
-                    memory += outputs * steps * sram.access(node.bias.size * bb, bb)
-            memory += state_rw * sram.access(outputs * sb, sb)
+                    ops = node_total(nt, "macs")
+                    in_reads = ops
+                memory += ops * syn.weight_access
+                memory += in_reads * syn.input_access
+                if syn.bias_access is not None:
+                    memory += outputs * steps * syn.bias_access
+            memory += state_rw * plan.state_access
+            energy = {}
             if layer.neuron:
-                neuron = graph.node(layer.neuron)
-                row.energy["neuron"] = (updates + counts.fired) * e_ac / batch
-                if is_leaky(neuron):
-                    row.energy["neuron"] += updates * e_mult / batch
-                memory += counts.fired * sram.access(outputs * spb, spb)
+                energy["neuron"] = (updates + counts.fired) * e_ac / batch
+                if plan.leaky:
+                    energy["neuron"] += updates * e_mult / batch
+                memory += counts.fired * plan.output_access
             else:
-                memory += updates * sram.access(outputs * ab, ab)
-            row.energy["synaptic"] = row.syn_ops * e_ac
-            row.energy["mac"] = row.macs * e_mac
-            row.energy["memory"] = memory / batch
-            row.memory = footprint(layer, graph, wb, bb, sb)
-            rows.append(row)
-        return self.new_report(trace, rows, warnings=host_warning(rows, e_an is not None))
+                memory += updates * plan.output_access
+            energy["synaptic"] = counts.syn_ops / batch * e_ac
+            energy["mac"] = counts.macs / batch * e_mac
+            energy["memory"] = memory / batch
+            yield layer, counts, plan, energy
+
+    def _plans(self, graph, layers) -> list["LayerMemory"]:
+        """Each layer's SRAM access energies (graph and profile only; kept per graph)."""
+        key = ("memory-aware", id(self.profile), id(layers))
+        cache = graph_cache(graph)
+        hit = cache.get(key)
+        if hit is None or hit[0] is not self.profile or hit[1] is not layers:
+            hit = cache[key] = (self.profile, layers, [LayerMemory(self, graph, layer) for layer in layers])
+        return hit[2]
+
+
+@dataclass(frozen=True)
+class SynapseMemory:
+    """SRAM energy per weight, input and bias read of one synaptic node."""
+
+    name: str
+    event_fed: bool
+    weight_access: float
+    input_access: float
+    bias_access: float | None
+
+
+class LayerMemory:
+    """The accesses of one layer whose energies depend on memory sizes, not on the trace:
+    ``E_access`` of its weights, inputs and biases per synaptic node, of its state, and of its
+    output buffer (spikes, or analog values for a layer without neurons)."""
+
+    def __init__(self, model: "MemoryAwareModel", graph, layer):
+        sram = SramModel(model)
+        wb, bb, sb = model.p("weight_bits"), model.p("bias_bits"), model.p("state_bits")
+        spb, ab = model.p("spike_bits"), model.p("activation_bits")
+        outputs = layer.neurons
+        self.synapses = []
+        if layer.kind == "host":
+            return
+        for s in layer.synapses:
+            node = graph.node(s)
+            in_size = int(np.prod(graph.shapes[node.inputs[0]]))
+            event_fed = is_event_fed(graph, s)
+            in_word = spb if event_fed else ab
+            self.synapses.append(SynapseMemory(
+                s, event_fed, sram.access(node.weight.size * wb, wb), sram.access(in_size * in_word, in_word),
+                None if node.bias is None else sram.access(node.bias.size * bb, bb)))
+        self.state_access = sram.access(outputs * sb, sb)
+        self.leaky = bool(layer.neuron) and is_leaky(graph.node(layer.neuron))
+        self.output_access = sram.access(outputs * spb, spb) if layer.neuron else sram.access(outputs * ab, ab)
+        self.footprint = footprint(layer, graph, wb, bb, sb)

@@ -32,18 +32,26 @@ synaptic delay per layer), so a run takes ``K = T + max depth`` steps. Per step:
 
 and the latency of a sample is the sum over its K steps. Link loads per step are the layer's
 run-total link loads scaled by its share of events at that step.
+
+What does not depend on the trace (boxes, routes, link plans, static core rows) is computed on
+a placement's first costing and kept in ``placement.cache`` (:class:`MeshGeometry`); the
+per-core arrays of all layers are handled side by side, ``[B, T, all cores]``.
 """
 from __future__ import annotations
 
+import functools
 import math
+import operator
+from typing import ClassVar
 
 import numpy as np
 
 from ...errors import DoesNotFit
 from ..accounting import base_row, host_fed_notes, host_warning, layer_counts
-from ..activity import core_activity
+from ..memo import node_total
+from ..activity import chip_activity, layer_shares
 from ..base import HardwareModel
-from ..geometry import BoxSums, overlap_counts, region_through_path, synapse_input_region
+from ..geometry import BoxGrid, intersections, overlap_counts, region_through_path, synapse_input_region
 from ..layers import decompose, shape3
 from ..placement import Core, MeshLayout, Placement
 from ..profile import ParamSpec, SettingSpec
@@ -81,6 +89,128 @@ def needed_source_boxes(graph, edge, dst_boxes: np.ndarray) -> np.ndarray:
         src = region_through_path(graph, edge.source, edge.path, region)
         out[j] = EMPTY_BOX if src is None else src
     return out
+
+
+class Route:
+    """One edge between placed layers, with its geometry (the same for every trace)::
+
+        packets[s, d] = run events x (events of source core s's box that destination core d
+                        reads) / (events of the source layer)
+
+    summed over the intersection of each source box with the box each destination reads."""
+
+    def __init__(self, graph, dec, edge, placement, chips: int):
+        self.source, self.target = edge.source, edge.target
+        self.source_shape = dec.layer(edge.source).shape
+        self.src_ids = np.array(placement.layer_cores[edge.source])
+        self.dst_ids = np.array(placement.layer_cores[edge.target])
+        need = needed_source_boxes(graph, edge, placement.boxes(edge.target))
+        self.grid = BoxGrid(self.source_shape, intersections(placement.boxes(edge.source), need))
+        self.hops = hop_counts(placement.layout, self.src_ids, self.dst_ids)
+        self.links = LinkLoads(placement.layout, chips).plan(self.src_ids, self.dst_ids)
+        self._weights: dict[HopCosts, np.ndarray] = {}
+
+    def weights(self, hop: HopCosts) -> np.ndarray:
+        """``[5, sources, destinations]``: ``E_packet``, 1 and the three hop counts of every pair."""
+        if hop not in self._weights:
+            ew, ns, ch = self.hops
+            energy = hop.e_spike + ew * hop.e_ew + ns * hop.e_ns + ch * hop.e_chip
+            self._weights[hop] = np.stack([energy, np.ones(ew.shape), ew, ns, ch]).astype(np.float64)
+        return self._weights[hop]
+
+
+class MeshGeometry:
+    """What costing reads of a placement, whatever the trace: boxes, routes, static core rows."""
+
+    def __init__(self, placement: Placement, chips: int):
+        graph, dec = placement.graph, placement.decomposition
+        self.boxes = {l.name: placement.boxes(l.name) for l in dec.placed}
+        self.routes = [Route(graph, dec, e, placement, chips) for e in dec.edges if not e.from_input]
+        # the cores of all placed layers side by side: layer l holds the slice span[l]
+        sizes = [len(self.boxes[l.name]) for l in dec.placed]
+        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self.span = {l.name: slice(starts[i], starts[i + 1]) for i, l in enumerate(dec.placed)}
+        self.n_cores = int(starts[-1])
+        self.single = np.array([starts[i] for i, n in enumerate(sizes) if n == 1], np.intp)
+        with_cores = [(l, int(starts[i])) for i, l in enumerate(dec.placed) if sizes[i]]
+        self.starts = np.array([start for _, start in with_cores], np.intp)
+        self.column = {l.name: i for i, (l, _) in enumerate(with_cores)}
+        columns: dict[int, list[int]] = {}
+        for i, (l, _) in enumerate(with_cores):
+            columns.setdefault(l.depth, []).append(i)
+        self.by_depth = {d: np.array(c, np.intp) for d, c in sorted(columns.items())}   # layers per depth
+        self.core_ids, self.core_rows, self.synapse_bits = {}, {}, {}
+        for l in dec.placed:
+            cores = placement.cores_of(l.name)
+            self.core_ids[l.name] = [c.index for c in cores]
+            self.core_rows[l.name] = [  # CoreRow's fields up to utilization, in order
+                (c.index, l.name, c.chip, c.x, c.y, c.box, c.neurons, int(c.usage.get("fan_in", 0)),
+                 int(c.usage.get("fan_out", 0)), c.memory, c.utilization()) for c in cores]
+            self.synapse_bits[l.name] = float(sum(c.memory.get("synapses", 0.0) for c in cores))
+        self.all_core_rows = [r for l in dec.placed for r in self.core_rows[l.name]]
+
+    def core_sums(self, x: np.ndarray) -> np.ndarray:
+        """``x [B, T, all cores]`` summed over samples and steps, as each layer's own
+        ``[B, T, S].sum((0, 1))`` gives it (for ``S = 1`` numpy sums the B T values pairwise)."""
+        x = np.ascontiguousarray(x)   # the order numpy adds in depends on the memory layout
+        out = x.sum((0, 1))
+        if len(self.single):
+            out[self.single] = np.ascontiguousarray(x[:, :, self.single].transpose(2, 0, 1)).reshape(
+                len(self.single), -1).sum(-1)
+        return out
+
+    def layer_max(self, per_core: np.ndarray) -> np.ndarray:
+        """``[..., layers with cores]``: the largest value over each layer's cores."""
+        if not len(self.starts):
+            return np.zeros(per_core.shape[:-1] + (0,))
+        return np.maximum.reduceat(per_core, self.starts, axis=-1)
+
+
+def mesh_geometry(placement: Placement, chips: int) -> MeshGeometry:
+    """The placement's :class:`MeshGeometry`, made on its first costing."""
+    key = ("mesh-geometry", chips)
+    if key not in placement.cache:
+        placement.cache[key] = MeshGeometry(placement, chips)
+    return placement.cache[key]
+
+
+def per_inference(energies: dict, span: dict, B: int) -> dict[str, list[float]]:
+    """Per component, every core's energy per inference (run total / B), cores of all layers
+    side by side; a layer without the component counts zeros."""
+    comps = list(dict.fromkeys(c for e in energies.values() for c in e))
+    out = {}
+    for comp in comps:
+        parts = [np.asarray(e[comp], np.float64) if comp in e else np.zeros(span[name].stop - span[name].start)
+                 for name, e in energies.items()]
+        out[comp] = (np.concatenate(parts) / B).tolist() if parts else []
+    return out
+
+
+def energy_columns(comps, per_core: dict[str, list[float]], static_energy: float, span: slice, n: int):
+    """``CoreRow.energy`` of ``n`` cores, column by column: the cores ``span`` of each of the
+    hook's components ``comps``, the same static energy for all, zeros for the rest."""
+    zeros = [0.0] * n
+    columns = dict.fromkeys(zero_energy(), zeros)
+    for comp in comps:
+        columns[comp] = per_core[comp][span]
+    columns["static"] = [static_energy] * n
+    return columns, zeros
+
+
+def add_core_energies(row, columns: dict[str, list[float]], zeros: list, span: slice = slice(None)) -> None:
+    """Add the energies of the cores ``span`` to the layer's row, core after core."""
+    for comp, column in columns.items():
+        if column is not zeros:  # adding zeros leaves the row's 0.0 as it is
+            row.energy[comp] = functools.reduce(operator.add, column[span], row.energy[comp])
+
+
+def core_rows_of(statics, columns: dict[str, list[float]], busy: list[float]) -> list[CoreRow]:
+    """One CoreRow per core: its static description, energies and busy time."""
+    comps = list(columns)
+    return [CoreRow(index, layer, chip, x, y, list(box), neurons, fan_in, fan_out, dict(memory), dict(util),
+                    dict(zip(comps, values)), b)
+            for (index, layer, chip, x, y, box, neurons, fan_in, fan_out, memory, util), values, b
+            in zip(statics, zip(*columns.values()), busy)]
 
 
 class MeshBase(HardwareModel):
@@ -207,6 +337,10 @@ class MeshBase(HardwareModel):
         return f"the network needs {total} cores, more than the {capacity} available"
 
     # ------------------------------------------------------------------ costing hooks
+    #: True when :meth:`core_energy` reads neither ``layer`` nor more than each core's own
+    #: counts: it is then called once with all the cores (``layer=None``)
+    core_by_core: ClassVar[bool] = False
+
     def hop_costs(self) -> HopCosts:
         return HopCosts()
 
@@ -230,55 +364,22 @@ class MeshBase(HardwareModel):
         B, T = trace.batch, trace.timesteps
         layout, hop = placement.layout, self.hop_costs()
         chips = max(1, placement.chips or 1)
-        acts = {l.name: core_activity(l, placement.boxes(l.name), graph, trace) for l in dec.placed}
-        route_e = {l.name: np.zeros(len(placement.layer_cores[l.name])) for l in dec.placed}
-        injected = {l.name: np.zeros(len(placement.layer_cores[l.name])) for l in dec.placed}
-        stats = {l.name: {"packets": 0.0, "hops_ew": 0.0, "hops_ns": 0.0, "chip_hops": 0.0} for l in dec.placed}
-        links = {}
-        for edge in dec.edges:
-            if edge.from_input:
-                continue
-            src_ids = np.array(placement.layer_cores[edge.source])
-            dst_ids = np.array(placement.layer_cores[edge.target])
-            key = ("route", edge.source, edge.target)
-            if key not in placement.cache:  # geometry of the placement: the same for every trace
-                placement.cache[key] = (needed_source_boxes(graph, edge, placement.boxes(edge.target)),
-                                        hop_counts(layout, src_ids, dst_ids))
-            need, (ew, ns, ch) = placement.cache[key]
-            nt = trace.nodes[edge.source]
-            src_layer = dec.layer(edge.source)
-            emap = nt.event_map
-            emap = np.ones(src_layer.shape) if emap is None else np.asarray(emap, np.float64).reshape(src_layer.shape)
-            sums = BoxSums(emap)
-            run_events = nt.total("out_spikes")
-            if sums.total <= 0 or run_events <= 0:
-                continue
-            packets = run_events * sums.pair_sums(placement.boxes(edge.source), need) / sums.total
-            e_pair = hop.e_spike + ew * hop.e_ew + ns * hop.e_ns + ch * hop.e_chip
-            route_e[edge.source] += (packets * e_pair).sum(1)
-            injected[edge.source] += packets.sum(1)
-            st = stats[edge.source]
-            st["packets"] += packets.sum()
-            st["hops_ew"] += (packets * ew).sum()
-            st["hops_ns"] += (packets * ns).sum()
-            st["chip_hops"] += (packets * ch).sum()
-            if edge.source not in links:
-                links[edge.source] = LinkLoads(layout, chips)
-            links[edge.source].add(src_ids, dst_ids, packets)
+        geo = mesh_geometry(placement, chips)
+        chip = chip_activity([layer_shares(l, geo.boxes[l.name], graph, trace, placement.cache)
+                              for l in dec.placed], B, T)                       # [B, T, all cores]
+        chip.totals_source = functools.lru_cache(maxsize=None)(lambda c: geo.core_sums(getattr(chip, c)))
+        route_e, injected, stats, links = self._routes(trace, geo, hop, layout, chips)
 
         # timeline: layer at depth d handles data step t at chip step t + d
+        out_tot = chip.core_totals("out_events")
+        ratio = np.divide(injected, out_tot, out=np.zeros_like(out_tot), where=out_tot > 0)
+        busy = self.busy(chip, chip.out_events * ratio)                           # [B, T, all cores]
+        layer_busy = geo.layer_max(busy)                                           # [B, T, layers]
         depth = {l.name: l.depth for l in dec.placed}
         K = T + (max(depth.values()) if depth else 0)
         compute = np.zeros((B, K))
-        busy = {}
-        for l in dec.placed:
-            act = acts[l.name]
-            out_tot = act.out_events.sum((0, 1))
-            ratio = np.divide(injected[l.name], out_tot, out=np.zeros_like(out_tot), where=out_tot > 0)
-            busy[l.name] = self.busy(act, act.out_events * ratio)
-            d = depth[l.name]
-            if busy[l.name].shape[-1]:
-                compute[:, d:d + T] = np.maximum(compute[:, d:d + T], busy[l.name].max(-1))
+        for d, columns in geo.by_depth.items():
+            compute[:, d:d + T] = np.maximum(compute[:, d:d + T], layer_busy[:, :, columns].max(-1))
         network, link_summary = self._network_time(trace, dec, links, depth, K, hop, chips)
         tiles = layout.tiles_used(len(placement.cores))
         steps = self.step_times(compute, network, tiles)
@@ -286,7 +387,18 @@ class MeshBase(HardwareModel):
         static_total = self.static_power() * chips * latency * B
         n_cores = max(1, len(placement.cores))
 
-        rows, core_rows = [], []
+        energies, per_core = self._core_energies(dec, geo, chip, route_e, B)
+        core_busy = (geo.core_sums(busy) / B).tolist()
+        # the busiest core's time summed over steps, per layer (samples averaged)
+        layer_latency = np.ascontiguousarray(layer_busy.transpose(2, 0, 1)).sum(-1).mean(1).tolist()
+        static = static_total / n_cores / B
+        kinds = {tuple(e) for e in energies.values()}
+        if len(kinds) == 1:  # the usual case: every layer reports the same components
+            columns, zeros = energy_columns(kinds.pop(), per_core, static, slice(None), geo.n_cores)
+            core_rows = core_rows_of(geo.all_core_rows, columns, core_busy)
+        else:
+            columns, core_rows = None, []
+        rows = []
         state_bits = self.state_bits()
         for layer in placement.layers:
             counts = layer_counts(layer, graph, trace)
@@ -297,28 +409,19 @@ class MeshBase(HardwareModel):
                     row.energy["analog"] = row.analog_ops * e_an
                 rows.append(row)
                 continue
-            act = acts[layer.name]
-            energy = self.core_energy(layer, act, route_e[layer.name])
-            cores = placement.cores_of(layer.name)
-            core_busy = busy[layer.name].sum((0, 1)) / B
-            for j, core in enumerate(cores):
-                e = zero_energy()
-                for comp, values in energy.items():
-                    e[comp] = float(values[j]) / B
-                e["static"] = static_total / n_cores / B
-                core_rows.append(CoreRow(index=core.index, layer=layer.name, chip=core.chip, x=core.x, y=core.y,
-                                         box=list(core.box), neurons=core.neurons,
-                                         fan_in=int(core.usage.get("fan_in", 0)),
-                                         fan_out=int(core.usage.get("fan_out", 0)),
-                                         memory=dict(core.memory), utilization=core.utilization(),
-                                         energy=e, busy=float(core_busy[j])))
-                for comp in e:
-                    row.energy[comp] += e[comp]
-            row.cores = [c.index for c in cores]
-            row.memory = {"synapses": float(sum(c.memory.get("synapses", 0.0) for c in cores))}
+            span = geo.span[layer.name]
+            if columns is not None:
+                add_core_energies(row, columns, zeros, span)
+            else:
+                own, own_zeros = energy_columns(energies[layer.name], per_core, static, span, span.stop - span.start)
+                add_core_energies(row, own, own_zeros)
+                core_rows += core_rows_of(geo.core_rows[layer.name], own, core_busy[span])
+            row.cores = list(geo.core_ids[layer.name])
+            row.memory = {"synapses": geo.synapse_bits[layer.name]}
             if state_bits is not None:
                 row.memory["state"] = layer.neurons * state_bits
-            row.latency = float(busy[layer.name].max(-1).sum(1).mean()) if cores else 0.0
+            column = geo.column.get(layer.name)
+            row.latency = layer_latency[column] if column is not None else 0.0
             row.routing = {k: v / B for k, v in stats[layer.name].items()}
             rows.append(row)
         details = {"chip_steps_per_sample": K, "tiles_used": tiles, "links": link_summary,
@@ -331,30 +434,78 @@ class MeshBase(HardwareModel):
         return self.new_report(trace, rows, core_rows, latency=latency, chips=placement.chips,
                                details=details, warnings=warnings)
 
+    def _core_energies(self, dec, geo, chip, route_e, B):
+        """The :meth:`core_energy` of every layer (its components are all the rows read) and,
+        per component, each core's energy per inference, all cores side by side."""
+        if self.core_by_core:  # one call for all the cores
+            whole = self.core_energy(None, chip, route_e)
+            per_core = {comp: (np.asarray(v, np.float64) / B).tolist() for comp, v in whole.items()}
+            return {l.name: whole for l in dec.placed}, per_core
+        energies = {}
+        for l in dec.placed:
+            span = geo.span[l.name]
+            act = chip.cores(span)
+            act.totals_source = lambda c, span=span: chip.core_totals(c)[span].copy()
+            energies[l.name] = self.core_energy(l, act, route_e[span])
+        return energies, per_inference(energies, geo.span, B)
+
+    def _routes(self, trace, geo, hop, layout, chips):
+        """Packets on every route (see :class:`Route`): per source core their energy and count
+        (``[all cores]``), per source layer packet and hop totals, and the link loads."""
+        per_core = np.zeros((2, geo.n_cores))       # packet energy and packets sent, per source core
+        stats = {name: {"packets": 0.0, "hops_ew": 0.0, "hops_ns": 0.0, "chip_hops": 0.0} for name in geo.span}
+        links = LinkLoads(layout, chips)
+        for route in geo.routes:
+            nt = trace.nodes[route.source]
+            run_events = node_total(nt, "out_spikes")
+            if run_events <= 0:
+                continue
+            emap = np.ones(route.grid.shape) if nt.event_map is None else nt.event_map
+            read, total = route.grid.sums(route.grid.reduce(emap))
+            if total <= 0:
+                continue
+            packets = run_events * read / total
+            weighted = packets * route.weights(hop)        # [energy, 1, hops east-west, north-south, chip]
+            per_core[:, geo.span[route.source]] += weighted[:2].sum(2)
+            totals = weighted[1:].sum((1, 2))
+            st = stats[route.source]
+            st["packets"] += totals[0]
+            st["hops_ew"] += totals[1]
+            st["hops_ns"] += totals[2]
+            st["chip_hops"] += totals[3]
+            links.add(route.src_ids, route.dst_ids, packets, route.links, source=route.source)
+        route_e, injected = per_core
+        return route_e, injected, stats, links
+
     def _network_time(self, trace, dec, links, depth, K, hop, chips):
         """Per (sample, chip step) time of the busiest link, and a summary of link loads."""
         B, T = trace.batch, trace.timesteps
         network = np.zeros((B, K))
         summary = {"max_link_load_per_step": [0.0] * K, "busiest_link": None}
-        if not links:
+        if not links.sources:
             return network, summary
-        names = list(links)
-        first = next(iter(links.values()))
-        vectors = np.stack([links[n].loads().ravel() for n in names])          # [L, links]
-        t_link = first.link_times(hop).ravel()
+        names = links.sources
+        vectors = links.loads_by_source().reshape(len(names), -1)               # [L, links]
+        t_link = links.link_times(hop).ravel()
+        # links no packet crosses have load 0 at every step: leave them out of the products and
+        # count them as 0 in the maxima
+        used = (vectors != 0).any(0)
+        unused = not used.all()
+        v_used, t_used = vectors[:, used], t_link[used]
         shares = np.zeros((B, K, len(names)))
         for i, name in enumerate(names):
             out = trace.nodes[name].out_spikes
-            total = out.sum()
+            total = node_total(trace.nodes[name], "out_spikes")
             if total > 0:
                 shares[:, depth[name]:depth[name] + T, i] = out / total
         max_load = np.zeros(K)
         for b in range(B):
-            loads = shares[b] @ vectors                                          # [K, links]
-            network[b] = (loads * t_link).max(1)
-            max_load += loads.max(1) / B
+            loads = shares[b] @ v_used                                           # [K, used links]
+            busiest, most = ((loads * t_used).max(1), loads.max(1)) if v_used.shape[1] else (0.0, 0.0)
+            network[b] = np.maximum(busiest, 0.0) if unused else busiest
+            max_load += (np.maximum(most, 0.0) if unused else most) / B
         total = vectors.sum(0)
-        d, y, x = np.unravel_index(int(total.argmax()), (4, first.height, first.width))
+        d, y, x = np.unravel_index(int(total.argmax()), (4, links.height, links.width))
         summary["max_link_load_per_step"] = [float(v) for v in max_load]
         summary["busiest_link"] = {"direction": ("east", "west", "south", "north")[d], "x": int(x), "y": int(y),
                                    "packets_per_inference": float(total.max()) / max(B, 1)}
@@ -396,6 +547,7 @@ class NeuromorphicMeshModel(MeshBase):
         "e_analog_op": ParamSpec("energy", "host energy per elementwise op (host nodes)", required=False),
     }
     settings = {"synapse_memory": SettingSpec("how synapses are stored", choices=("per-axon-lists", "shared-kernels"))}
+    core_by_core = True
 
     def synapse_memory(self) -> SynapseMemory:
         g = self.profile.get
@@ -410,12 +562,12 @@ class NeuromorphicMeshModel(MeshBase):
                         t_ew=p("t_hop_ew"), t_ns=p("t_hop_ns"), t_chip=p("t_chip_hop"))
 
     def core_energy(self, layer, act, packets_energy):
-        syn = act.syn_ops.sum((0, 1))
-        upd, active = act.neuron_updates.sum((0, 1)), act.active_neurons.sum((0, 1))
+        syn = act.core_totals("syn_ops")
+        upd, active = act.core_totals("neuron_updates"), act.core_totals("active_neurons")
         return {"synaptic": syn * self.p("e_syn_op"),
                 "neuron": active * self.p("e_neuron_active") + (upd - active) * self.p("e_neuron_idle"),
                 "routing": packets_energy,
-                "mac": act.macs.sum((0, 1)) * self.p("e_mac")}
+                "mac": act.core_totals("macs") * self.p("e_mac")}
 
     def busy(self, act, injected):
         return (act.syn_ops * self.p("t_syn_op") + act.active_neurons * self.p("t_neuron_active")

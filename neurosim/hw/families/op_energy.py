@@ -31,18 +31,27 @@ class OpEnergyModel(HardwareModel):
     }
 
     def _cost(self, trace, placement):
+        rows = []
+        for layer, counts, energy in self._layer_energies(trace, placement):
+            row = base_row(layer, placement.graph, trace, counts)
+            row.energy.update(energy)
+            rows.append(row)
+        return self.new_report(trace, rows, warnings=host_warning(rows, self.profile.has("e_analog_op")))
+
+    def snn_energy(self, trace, placement) -> float:
+        return self.layer_energies_total(trace, placement)
+
+    def _layer_energies(self, trace, placement):
+        """``(layer, counts, energy)`` per layer, ``energy`` per inference by component."""
         e_ac, e_mac = self.p("e_ac"), self.p("e_mac")
         e_an = self.profile.get("e_analog_op")
-        rows = []
+        b = max(trace.batch, 1)
         for layer in placement.layers:
             counts = layer_counts(layer, placement.graph, trace)
-            row = base_row(layer, placement.graph, trace, counts)
-            row.energy["synaptic"] = row.syn_ops * e_ac
-            row.energy["mac"] = row.macs * e_mac
+            energy = {"synaptic": counts.syn_ops / b * e_ac, "mac": counts.macs / b * e_mac}
             if e_an is not None:
-                row.energy["analog"] = row.analog_ops * e_an
-            rows.append(row)
-        return self.new_report(trace, rows, warnings=host_warning(rows, e_an is not None))
+                energy["analog"] = counts.analog_ops / b * e_an
+            yield layer, counts, energy
 
     def cost_twin(self, graph: Graph) -> TwinCost:
         e_mac = self.p("e_mac")
