@@ -16,7 +16,8 @@ number of images: the ratio per image improves with the batch. Run several ``--b
 The costing time per run is also reported on its own.
 
 One thread everywhere (NUMBA_NUM_THREADS, OMP_NUM_THREADS, torch.set_num_threads). Best of
-``--repeats`` runs.
+``--repeats`` rounds, each round timing torch, neurosim, the simulation alone and the costing
+alone one after the other (so that all see the same drifts of a shared machine).
 
     .venv/bin/python benchmarks/bench_simulate.py [--batch 8] [--repeats 3] [--json OUT]
 """
@@ -40,7 +41,7 @@ from neurosim.cli.common import model_inputs  # noqa: E402
 from neurosim.ir import load_graph  # noqa: E402
 from neurosim.sim import Simulator  # noqa: E402
 from neurosim.train.loop import load_checkpoint, model_from_checkpoint  # noqa: E402
-from timing import best_time  # noqa: E402  (benchmarks/timing.py)
+from timing import best_time, best_times  # noqa: E402  (benchmarks/timing.py)
 
 TRAINED = Path(__file__).resolve().parent.parent / "trained"
 MODELS = ("spikeyolo-shapes", "emsyolo-shapes", "hoyer-shapes", "retina-shapes", "spikeyolo-gen1", "emsyolo-gen1")
@@ -82,13 +83,19 @@ def main():
             with torch.no_grad():
                 model(xt)
 
-        row = {"model": label, "nodes": len(graph), "batch": len(x), "placement_s_once": place_s,
-               "torch_s_per_image": best_time(torch_run, args.repeats) / len(x),
-               "neurosim_s_per_image": best_time(neurosim_run, args.repeats) / len(x)}
-        row["simulate_only_s_per_image"] = best_time(lambda: sim.run(x), args.repeats) / len(x)
         trace = sim.run(x).trace
-        row["costing_s_per_run"] = best_time(lambda: (memory.cost(trace, placements["memory"], graph),
-                                                      loihi.cost(trace, placements["loihi"], graph)), args.repeats)
+
+        def costing_run():
+            memory.cost(trace, placements["memory"], graph)
+            loihi.cost(trace, placements["loihi"], graph)
+
+        times = best_times({"torch": torch_run, "neurosim": neurosim_run, "simulate": lambda: sim.run(x),
+                            "costing": costing_run}, args.repeats)
+        row = {"model": label, "nodes": len(graph), "batch": len(x), "placement_s_once": place_s,
+               "torch_s_per_image": times["torch"] / len(x),
+               "neurosim_s_per_image": times["neurosim"] / len(x),
+               "simulate_only_s_per_image": times["simulate"] / len(x),
+               "costing_s_per_run": times["costing"]}
         for profiler in ("estimate_simple_energy", "estimate_lemaire_energy"):
             fn = getattr(op_counter, profiler)
             try:
