@@ -83,6 +83,8 @@ class Simulator:
         out_steps = 1 if self.readout == "last" else timesteps
         outputs = {name: np.zeros((batch, out_steps) + graph.shapes[name], np.float32 if self.dtype == np.float32 else np.float64)
                    for name in graph.outputs}
+        if chunk is not None and (not isinstance(chunk, (int, np.integer)) or chunk < 1):
+            raise NeurosimError(f"chunk must be a positive number of samples, got {chunk!r}")
         chunk = chunk or self.chunk_size(batch)
         bar = None
         if progress:

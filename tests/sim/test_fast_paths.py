@@ -121,3 +121,12 @@ def test_dense_pooling_matches_torch(mode, kernel, stride, padding):
             ref = ref * (kernel[0] * kernel[1])
     np.testing.assert_allclose(pool_dense(x, kernel, stride, padding, mode), ref.numpy().transpose(0, 2, 3, 1),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("chunk", [0, -2, 1.5])
+def test_bad_chunk_is_one_clear_error(chunk):
+    from neurosim.errors import NeurosimError
+
+    graph, x = random_case(1, batch=2, steps=1)
+    with pytest.raises(NeurosimError, match="chunk must be a positive"):
+        Simulator(graph).run(x, chunk=chunk)
