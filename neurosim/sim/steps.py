@@ -151,10 +151,13 @@ class Step:
             self.event_acc.fill(0)
 
     @staticmethod
-    def record_input(act: Act, trace, rows, t):
-        trace.in_nonzero[rows, t] = act.nonzero()
+    def record_input(act: Act, trace, rows, t) -> np.ndarray:
+        """Count the input's nonzero entries (returned, per sample) and spikes in the trace."""
+        nonzero = act.nonzero()
+        trace.in_nonzero[rows, t] = nonzero
         if act.is_events:
             trace.in_spikes[rows, t] = act.total
+        return nonzero
 
     def reuse(self, inputs, trace, rows, t):
         """The previous result when this step is cacheable and its inputs are the values it last
@@ -216,6 +219,7 @@ class SynapticStep(Step):
         self.event_fed = self.in_kinds[0] != "analog"
         # a dense node writing its own buffer is a pure function of its input: reusable
         self.cacheable = not self.event_fed and self.fuse_into is None
+        self.in_idx = None  # value lists of a sparse analog input (see ConvStep._sparse_input)
         self._prepare(weight)
 
     def buffer(self, fused: bool):
@@ -231,11 +235,11 @@ class SynapticStep(Step):
         out = self.buffer(fused)
         if self.bias is not None:
             out.reshape(len(out), -1, self.bias.shape[0])[:] += self.bias
-        self.record_input(x, trace, rows, t)
+        nonzero = self.record_input(x, trace, rows, t)
         if self.event_fed:
             self._scatter(x, out, trace, rows, t)
         else:
-            self._dense(x, out)
+            self._dense(x, out, int(nonzero.sum()))
             trace.macs[rows, t] = self.macs
         return self.remember(inputs, t, Act(out, unit=self.unit))
 
@@ -285,8 +289,8 @@ class ConvStep(SynapticStep):
                          node.padding[0], node.padding[1], kh, kw, ho, wo, out, synops_group, totals)
         return totals, np.repeat(synops_group, cout // node.groups, axis=1)
 
-    def _dense(self, x: Act, out):
-        if self.fixed is None and self._sparse_input(x):
+    def _dense(self, x: Act, out, nonzero: int):
+        if self.fixed is None and self._sparse_input(x, nonzero):
             self._scatter_events(self.in_idx, self.in_val, self.in_n, out)
             return
         node = self.node
@@ -297,16 +301,16 @@ class ConvStep(SynapticStep):
             y = np.rint(y).astype(np.int64)
         out += y.reshape(len(out), -1)
 
-    def _sparse_input(self, x: Act) -> bool:
+    def _sparse_input(self, x: Act, nonzero: int) -> bool:
         """Whether the analog input is sparse enough (below SPARSE_ANALOG of its entries nonzero,
         as event-camera histograms are) to be scattered value by value like events rather than
         run through a dense im2col product. Only the simulation's speed depends on it: the
         result is the same sum (up to float rounding order) and the trace still counts every
         MAC, as the hardware computes an analog-fed layer densely. Leaves the value lists in
         ``in_idx``, ``in_val``, ``in_n``."""
-        if x.dense.dtype != self.dtype or np.count_nonzero(x.dense) >= SPARSE_ANALOG * x.dense.size:
+        if x.dense.dtype != self.dtype or nonzero >= SPARSE_ANALOG * x.dense.size:
             return False
-        if getattr(self, "in_idx", None) is None or self.in_idx.shape != x.dense.shape:
+        if self.in_idx is None or self.in_idx.shape != x.dense.shape:
             self.in_idx = np.empty(x.dense.shape, np.int64)
             self.in_val = np.empty(x.dense.shape, self.dtype)
             self.in_n = np.zeros(len(x.dense), np.int64)
@@ -324,7 +328,7 @@ class LinearStep(SynapticStep):
         trace.syn_ops[rows, t] = self.totals
         trace.syn_ops_per_channel[rows, t] = x.total[:, None]
 
-    def _dense(self, x: Act, out):
+    def _dense(self, x: Act, out, nonzero: int):
         values = x.as_float() if self.fixed is not None else x.dense
         y = values @ self.w_dense.T
         if self.fixed is not None:
