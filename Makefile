@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml constraints.txt
 	# its dependencies: it asks for torchvision, whose registry build is CUDA-only and breaks torch
 	$(PY) -m pip install -q -c constraints.txt snntorch nirtorch
 	$(PY) -m pip install -q -c constraints.txt --no-deps norse
+	# SpikingJelly 2.0 for the torch-import comparisons and the benchmark baseline; without its
+	# deps for the same reason (loguru is the one it needs at import)
+	$(PY) -m pip install -q -c constraints.txt --no-deps "spikingjelly==2.0.0" "loguru>=0.7,<1"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,8 +31,6 @@ test-all: $(STAMP)
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	# SpikingJelly 2.0 is the baseline of bench_simulate; without its deps (they pull CUDA torchvision)
-	$(PY) -m pip install -q -c constraints.txt --no-deps "spikingjelly==2.0.0" "loguru>=0.7,<1"
 	$(PY) benchmarks/bench_conv_kernel.py
 	$(PY) benchmarks/bench_simulate.py
 

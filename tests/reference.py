@@ -233,9 +233,14 @@ class Reference:
             state[name] = h - s
             return s
         th = dt(node.threshold)
-        s = (h > th) if node.compare == ">" else (h >= th)
-        s = s.astype(dt)
-        state[name] = np.where(s > 0, dt(node.reset_value), h) if node.reset == "hard" else h - th * s
+        fires = (lambda u: u > th) if node.compare == ">" else (lambda u: u >= th)
+        if node.reset == "soft-delayed":  # the last step's spike, recomputed from the kept H
+            h = h - th * fires(v).astype(dt)
+        s = fires(h).astype(dt)
+        if node.reset == "hard":
+            state[name] = np.where(s > 0, dt(node.reset_value), h)
+        else:
+            state[name] = h if node.reset == "soft-delayed" else h - th * s
         return s
 
     def _current_based(self, node, x, state):
@@ -252,8 +257,13 @@ class Reference:
         if not isinstance(node, ir.CubaLIF):
             state[node.name] = (i, h)
             return h
+        fired_before = v_prev > P("threshold")
+        if node.reset == "soft-delayed":
+            h = np.where(fired_before, h - P("threshold"), h)
+        elif node.reset == "zero-delayed":
+            h = np.where(fired_before, 0, h).astype(dt)
         s = (h > P("threshold")).astype(dt)
-        state[node.name] = (i, np.where(s > 0, P("reset_value"), h))
+        state[node.name] = (i, np.where(s > 0, P("reset_value"), h) if node.reset == "hard" else h)
         return s
 
     def _neuron_fixed(self, node, x, state):
@@ -285,8 +295,13 @@ class Reference:
             s = np.rint(c / one).astype(np.int64)  # exact: c / one is a dyadic float, rint is half-even
             state[name] = h - s * one
             return s
-        s = (h > one) if node.compare == ">" else (h >= one)
-        s = s.astype(np.int64)
+        fires = (lambda u: u > one) if node.compare == ">" else (lambda u: u >= one)
+        if node.reset == "soft-delayed":
+            h = np.clip(h - one * fires(v), lo, hi)
+        s = fires(h).astype(np.int64)
         reset = int(np.rint(node.reset_value / unit))
-        state[name] = np.where(s > 0, reset, h) if node.reset == "hard" else h - one * s
+        if node.reset == "hard":
+            state[name] = np.where(s > 0, reset, h)
+        else:
+            state[name] = h if node.reset == "soft-delayed" else h - one * s
         return s

@@ -370,9 +370,13 @@ def _check_compare(node: Node, compare: str):
         raise node._fail(f"compare must be '>' or '>=', got {compare!r}")
 
 
-def _check_reset(node: Node, reset: str):
-    if reset not in ("hard", "soft"):
-        raise node._fail(f"reset must be 'hard' or 'soft', got {reset!r}")
+LIF_RESETS = ("hard", "soft", "soft-delayed")
+CUBA_RESETS = ("hard", "soft-delayed", "zero-delayed")
+
+
+def _check_reset(node: Node, reset: str, allowed=LIF_RESETS):
+    if reset not in allowed:
+        raise node._fail(f"reset must be one of {', '.join(repr(r) for r in allowed)}, got {reset!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -388,6 +392,11 @@ class LIF(Node):
 
         V_t = H_t (1 - S_t) + reset_value S_t             (hard)
         V_t = H_t - threshold S_t                         (soft)
+        V_t = H_t, and the next charge subtracts threshold S_t after the leak:
+        H_{t+1} = decay V_t + X_{t+1} - threshold S_t     (soft-delayed; snnTorch's reset_delay)
+
+    In ``soft-delayed`` the reset is not decayed (``soft`` decays it with ``V``); the state keeps
+    ``H_t``, so ``S_t = [V_t > threshold]`` is recomputed from it (as snnTorch does).
     """
 
     threshold: float = 1.0
@@ -418,7 +427,8 @@ class LIF(Node):
 
 @dataclass(frozen=True, eq=False)
 class IF(Node):
-    """Integrate-and-fire neuron (no leak): ``H_t = V_{t-1} + X_t``; spike and reset as :class:`LIF`."""
+    """Integrate-and-fire neuron (no leak): ``H_t = V_{t-1} + X_t``; spike and reset as :class:`LIF`
+    (``hard``, ``soft`` or ``soft-delayed``)."""
 
     threshold: float = 1.0
     reset: str = "hard"
@@ -718,11 +728,18 @@ class CubaLIF(_PerNeuron):
         I_t = syn_decay * I_{t-1} + syn_gain * X_t
         H_t = mem_decay * V_{t-1} + mem_gain * I_t + bias
         S_t = [H_t > threshold]
-        V_t = reset_value if S_t else H_t
+        V_t = reset_value if S_t else H_t                               (reset = "hard"; NIR)
 
     with ``I_{-1} = V_{-1} = 0``: the synaptic current is never reset. With ``syn_decay = 0``
     and ``syn_gain = 1`` it is a LIF with per-neuron parameters (``I_t = X_t``). Every
-    parameter has one value, one per channel or one per neuron.
+    parameter has one value, one per channel or one per neuron. The two delayed resets are
+    snnTorch's ``Synaptic`` (``reset_delay=True``); the state keeps ``V_t = H_t`` and
+    ``S_{t-1} = [V_{t-1} > threshold]``::
+
+        H_t = mem_decay V_{t-1} + mem_gain I_t + bias - threshold S_{t-1}    (reset = "soft-delayed")
+        H_t = (1 - S_{t-1}) (mem_decay V_{t-1} + mem_gain I_t + bias)        (reset = "zero-delayed")
+
+    (``reset_value`` is unused by the delayed resets.)
     """
 
     syn_decay: np.ndarray = 0.0
@@ -732,6 +749,7 @@ class CubaLIF(_PerNeuron):
     bias: np.ndarray = 0.0
     threshold: np.ndarray = 1.0
     reset_value: np.ndarray = 0.0
+    reset: str = "hard"
 
     op: ClassVar[str] = "cubalif"
     is_neuron: ClassVar[bool] = True
@@ -740,6 +758,7 @@ class CubaLIF(_PerNeuron):
 
     def check_values(self):
         self._check_decay("syn_decay", "mem_decay")
+        _check_reset(self, self.reset, CUBA_RESETS)
 
     def emits(self, input_kinds):
         return "binary"

@@ -150,6 +150,9 @@ def cubali(ctx: ExportContext):
 
 
 def cubalif(ctx: ExportContext):
+    if ctx.node.reset != "hard":
+        raise ctx.refuse(f"the {ctx.node.reset} reset (snnTorch's reset_delay) has no NIR equivalent; NIR neurons "
+                         "reset to v_reset at once")
     return _cuba(ctx, spiking=True)
 
 

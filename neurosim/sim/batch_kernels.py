@@ -135,20 +135,20 @@ def gather_values(out, out_idx, n, out_val):
 
 @njit(cache=True)
 def lif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, threshold, reset_value, hard_reset, strict,
-             decay_input, lo, hi, saturate, n, total, active):
+             decay_input, lo, hi, saturate, delayed, n, total, active):
     for b in range(X.shape[0]):
         n[b], total[b], active[b] = k.lif_step(X[b], V[b], out[b], out_idx[b], out_val[b], decay, one_minus_decay,
                                                threshold, reset_value, hard_reset, strict, decay_input, lo, hi,
-                                               saturate)
+                                               saturate, delayed)
 
 
 @njit(cache=True)
 def lif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, threshold, reset_value, hard_reset, strict,
-                   decay_input, lo, hi, n, total, active):
+                   decay_input, lo, hi, delayed, n, total, active):
     for b in range(X.shape[0]):
         n[b], total[b], active[b] = k.lif_step_fixed(X[b], V[b], out[b], out_idx[b], out_val[b], decay_q,
                                                      decay_shift, threshold, reset_value, hard_reset, strict,
-                                                     decay_input, lo, hi)
+                                                     decay_input, lo, hi, delayed)
 
 
 @njit(cache=True)
@@ -180,10 +180,11 @@ def heaviside_step(X, out, out_idx, out_val, threshold, n, total, active):
 
 @njit(cache=True)
 def cuba_step(X, current, V, out, out_idx, out_val, syn_decay, syn_gain, mem_decay, mem_gain, bias, threshold,
-              reset_value, spiking, n, total, active):
+              reset_value, spiking, reset_mode, n, total, active):
     for b in range(X.shape[0]):
         n[b], total[b], active[b] = k.cuba_step(X[b], current[b], V[b], out[b], out_idx[b], out_val[b], syn_decay,
-                                                syn_gain, mem_decay, mem_gain, bias, threshold, reset_value, spiking)
+                                                syn_gain, mem_decay, mem_gain, bias, threshold, reset_value, spiking,
+                                                reset_mode)
 
 
 def counts(batch: int):

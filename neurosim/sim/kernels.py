@@ -549,8 +549,9 @@ def _compact_nonzero(out, out_idx, out_val, binary):
 
 @njit(cache=True)
 def lif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, threshold, reset_value,
-             hard_reset, strict, decay_input, lo, hi, saturate):
-    """LIF (and IF with decay = 1). ``H = decay V + X`` or ``H = V + (X - V)(1 - decay)``."""
+             hard_reset, strict, decay_input, lo, hi, saturate, delayed):
+    """LIF (and IF with decay = 1). ``H = decay V + X`` or ``H = V + (X - V)(1 - decay)``;
+    ``delayed`` (soft-delayed reset): ``H -= threshold [V > threshold]`` and ``V = H``."""
     active = 0
     equal_fires = not strict
     for i in range(X.shape[0]):
@@ -560,6 +561,9 @@ def lif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, threshold, res
         h_in = v + (x - v) * one_minus_decay
         h_de = decay * v + x
         h = h_in if decay_input else h_de
+        fired_before = (v > threshold) | (equal_fires & (v == threshold))
+        h_late = h - threshold
+        h = h_late if (delayed & fired_before) else h
         h_sat = min(max(h, lo), hi)
         h = h_sat if saturate else h
         active += h != 0
@@ -567,16 +571,17 @@ def lif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, threshold, res
         out[i] = 1 if fire else 0
         soft = h - threshold
         after = reset_value if hard_reset else soft
-        V[i] = after if fire else h
+        V[i] = after if (fire & (not delayed)) else h
     n = _compact_nonzero(out, out_idx, out_val, True)
     return n, n, active
 
 
 @njit(cache=True)
 def lif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, threshold, reset_value,
-                   hard_reset, strict, decay_input, lo, hi):
-    """Fixed-point LIF on int64: ``H = (V d_q) >> shift + X`` or ``H = V + ((X - V) k_q) >> shift``,
-    saturated to [lo, hi]. The shift is arithmetic (rounds toward -inf)."""
+                   hard_reset, strict, decay_input, lo, hi, delayed):
+    """Fixed-point LIF on int64: ``H = (V d_q) >> shift + X`` or ``H = V + ((X - V) k_q) >> shift``
+    (minus the threshold where ``delayed`` and ``V`` fired), saturated to [lo, hi]. The shift is
+    arithmetic (rounds toward -inf)."""
     active = 0
     for i in range(X.shape[0]):
         v = V[i]
@@ -584,11 +589,16 @@ def lif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, threshold,
             h = v + (((X[i] - v) * decay_q) >> decay_shift)
         else:
             h = ((v * decay_q) >> decay_shift) + X[i]
+        if delayed and ((v > threshold) if strict else (v >= threshold)):
+            h -= threshold
         h = min(max(h, lo), hi)
         active += h != 0
         fire = (h > threshold) if strict else (h >= threshold)
         out[i] = 1 if fire else 0
-        V[i] = (reset_value if hard_reset else h - threshold) if fire else h
+        if delayed:
+            V[i] = h
+        else:
+            V[i] = (reset_value if hard_reset else h - threshold) if fire else h
     n = _compact_nonzero(out, out_idx, out_val, True)
     return n, n, active
 
@@ -698,18 +708,24 @@ def heaviside_step(X, out, out_idx, out_val, threshold):
 
 @njit(cache=True)
 def cuba_step(X, current, V, out, out_idx, out_val, syn_decay, syn_gain, mem_decay, mem_gain, bias,
-              threshold, reset_value, spiking):
+              threshold, reset_value, spiking, reset_mode):
     """Current-based neuron with per-neuron parameters (CubaLIF; CubaLI and LI when not spiking).
 
     ``I = a_s I + g_s X``, ``H = a_m V + g_m I + b`` (``current`` holds I). Spiking:
-    ``S = [H > threshold]`` and ``V = reset_value`` where S, else ``H``; not spiking: ``out = V = H``.
+    ``S = [H > threshold]`` and ``V = reset_value`` where S, else ``H`` (``reset_mode`` 0, hard);
+    delayed resets keep ``V = H`` and, where ``V > threshold`` before the step, subtract the
+    threshold from ``H`` (mode 1, soft-delayed) or zero ``H`` (mode 2, zero-delayed).
+    Not spiking: ``out = V = H``.
     """
     n = 0
     active = 0
     for i in range(X.shape[0]):
         cur = syn_decay[i] * current[i] + syn_gain[i] * X[i]
         current[i] = cur
-        h = mem_decay[i] * V[i] + mem_gain[i] * cur + bias[i]
+        v = V[i]
+        h = mem_decay[i] * v + mem_gain[i] * cur + bias[i]
+        if reset_mode != 0 and spiking and v > threshold[i]:
+            h = h - threshold[i] if reset_mode == 1 else 0.0
         if h != 0:
             active += 1
         if not spiking:
@@ -720,7 +736,7 @@ def cuba_step(X, current, V, out, out_idx, out_val, syn_decay, syn_gain, mem_dec
             out_idx[n] = i
             out_val[n] = 1
             n += 1
-            V[i] = reset_value[i]
+            V[i] = reset_value[i] if reset_mode == 0 else h
         else:
             out[i] = 0
             V[i] = h

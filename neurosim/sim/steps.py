@@ -509,15 +509,16 @@ class LIFStep(NeuronStep):
         decay = getattr(node, "decay", 1.0)
         decay_input = getattr(node, "decay_input", False)
         hard = node.reset == "hard"
+        delayed = node.reset == "soft-delayed"
         strict = node.compare == ">"
         if self.fixed is None:
             bk.lif_step(X, self.V, self.out, self.idx, self.val, d(decay), d(1.0 - decay), d(node.threshold),
-                        d(node.reset_value), hard, strict, decay_input, d(0), d(0), False, n, total, active)
+                        d(node.reset_value), hard, strict, decay_input, d(0), d(0), False, delayed, n, total, active)
             return
         p = self.p
         bk.lif_step_fixed(X, self.V, self.out, self.idx, self.val, p["keep_q"] if decay_input else p["decay_q"],
                           p["decay_shift"], p["threshold"], p["reset_value"], hard, strict, decay_input, p["lo"],
-                          p["hi"], n, total, active)
+                          p["hi"], delayed, n, total, active)
 
 
 class ILIFStep(NeuronStep):
@@ -582,6 +583,7 @@ class CubaStep(NeuronStep):
     def __init__(self, node, graph, dtype, fixed, fused_adds):
         super().__init__(node, graph, dtype, fixed, fused_adds)
         self.spiking = self.emits_events
+        self.reset_mode = ("hard", "soft-delayed", "zero-delayed").index(getattr(node, "reset", "hard"))
         renamed = self.RENAMED.get(node.op, {})
         self.params = []
         for f in self.FIELDS:
@@ -607,7 +609,8 @@ class CubaStep(NeuronStep):
         self.I.fill(0)
 
     def fire(self, X, n, total, active):
-        bk.cuba_step(X, self.I, self.V, self.out, self.idx, self.val, *self.params, self.spiking, n, total, active)
+        bk.cuba_step(X, self.I, self.V, self.out, self.idx, self.val, *self.params, self.spiking, self.reset_mode,
+                     n, total, active)
 
     def run(self, inputs, trace, rows, t, fused=False) -> Act:
         if self.spiking:

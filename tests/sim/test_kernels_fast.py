@@ -687,7 +687,7 @@ def test_lif_step(dtype, N, hard, strict, decay_input, saturate):
     X, V = float_currents(rng, N, d)
     args = (d(0.25), d(0.75), d(0.5), d(-0.125), hard, strict, decay_input, d(-1), d(1.25), saturate)
     for step in range(3):  # a few steps, the state carried over
-        res = run_both(k.lif_step, old_lif_step, (X, V, np.zeros(N, d)), args)
+        res = run_both(lambda *a: k.lif_step(*a, False), old_lif_step, (X, V, np.zeros(N, d)), args)
         assert_same(res)
         (n, total, active), (_, V_new, out), idx, vals = res[0]
         # numpy reference of the same formulas, in the same precision
@@ -775,7 +775,7 @@ def test_lif_step_fixed(N, hard, strict, decay_input):
     dq = 3072 if decay_input else 1024
     for step in range(3):
         args = (dq, 12, 64, -16, hard, strict, decay_input, lo, hi)
-        res = run_both(k.lif_step_fixed, old_lif_step_fixed, (X, V, np.zeros(N, np.int64)), args)
+        res = run_both(lambda *a: k.lif_step_fixed(*a, False), old_lif_step_fixed, (X, V, np.zeros(N, np.int64)), args)
         assert_same(res)
         (n, total, active), (_, V_new, out), idx, vals = res[0]
         h = V + shift((X - V) * dq, 12) if decay_input else shift(V * dq, 12) + X
@@ -824,7 +824,7 @@ def test_neuron_kernels_with_short_event_buffers():
     X, V = float_currents(rng, N, d)
     X[-1] = 0  # the last neuron stays silent, so N - 1 slots are enough
     V[-1] = 0
-    res = run_both(k.lif_step, old_lif_step, (X, V, np.zeros(N, d)),
+    res = run_both(lambda *a: k.lif_step(*a, False), old_lif_step, (X, V, np.zeros(N, d)),
                    (d(0.25), d(0.75), d(0.5), d(0), True, False, False, d(0), d(0), False), n_slots=N - 1)
     assert_same(res)
     res = run_both(k.ilif_step, old_ilif_step, (X, V, np.zeros(N, d)), (d(0.25), d(0.75), d(4), False),
@@ -832,3 +832,42 @@ def test_neuron_kernels_with_short_event_buffers():
     assert_same(res)
     res = run_both(k.threshold_step, old_threshold_step, (X, np.zeros(N, d)), (d(1), d(0.5)), n_slots=N - 1)
     assert_same(res)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("strict,decay_input,saturate", [(True, False, False), (False, True, True), (True, True, False)])
+def test_lif_step_soft_delayed(dtype, strict, decay_input, saturate):
+    """Soft-delayed reset (snnTorch): ``H = leak(V, X) - thr [V fired]``, then ``V = H``."""
+    rng = np.random.default_rng(5 + strict + 2 * decay_input)
+    d, N = dtype, 1000
+    X, V = float_currents(rng, N, d)
+    thr = d(0.5)
+    for step in range(4):
+        out, idx, val = np.zeros(N, d), np.zeros(N, np.int64), np.zeros(N, d)
+        V_before = V.copy()
+        n, total, active = k.lif_step(X, V, out, idx, val, d(0.25), d(0.75), thr, d(-0.125), False, strict,
+                                      decay_input, d(-1), d(1.25), saturate, True)
+        h = V_before + (X - V_before) * d(0.75) if decay_input else d(0.25) * V_before + X
+        fired = V_before > thr if strict else V_before >= thr
+        h = np.where(fired, h - thr, h)
+        if saturate:
+            h = np.minimum(np.maximum(h, d(-1)), d(1.25))
+        fire = h > thr if strict else h >= thr
+        np.testing.assert_array_equal(out, fire.astype(d))
+        np.testing.assert_array_equal(V, h)
+        assert (n, total, active) == (fire.sum(), fire.sum(), np.count_nonzero(h))
+        X = np.roll(X, 3)
+
+
+def test_lif_step_fixed_soft_delayed():
+    rng = np.random.default_rng(9)
+    X, V = fixed_currents(rng, 1000)
+    for step in range(3):
+        out, idx, val = np.zeros(1000, np.int64), np.zeros(1000, np.int64), np.zeros(1000, np.int64)
+        V_before = V.copy()
+        k.lif_step_fixed(X, V, out, idx, val, 1024, 12, 64, -16, False, True, False, -400, 399, True)
+        h = shift(V_before * 1024, 12) + X - 64 * (V_before > 64)
+        h = np.clip(h, -400, 399)
+        np.testing.assert_array_equal(out, h > 64)
+        np.testing.assert_array_equal(V, h)
+        X = np.roll(X, 7)

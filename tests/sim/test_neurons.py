@@ -89,3 +89,48 @@ def test_fixed_point_state_saturates():
     np.testing.assert_array_equal(out[:, 0], [0, 0, 0])
     out = run_neuron("if", [[-100.0], [0.0], [9.1]], threshold=1.0, reset="soft", fixed_point=cfg)
     np.testing.assert_array_equal(out[:, 0], [0, 0, 1])
+
+
+def test_lif_soft_delayed_reset_by_hand():
+    # snnTorch Leaky, reset by subtraction one step late and not decayed:
+    # H_t = 0.5 H_{t-1} + X_t - 1 [H_{t-1} > 1]
+    out = run_neuron("lif", [[1.5], [1.0], [0.0], [0.0]], threshold=1.0, decay=0.5, reset="soft-delayed")
+    # t0: H=1.5 S=1; t1: H=0.75+1-1=0.75 S=0; t2: H=0.375 S=0; t3: 0.1875
+    np.testing.assert_array_equal(out[:, 0], [1, 0, 0, 0])
+    out = run_neuron("lif", [[1.5], [1.0], [1.0]], threshold=1.0, decay=0.5, reset="soft")
+    # soft (decayed) reset: t1: H = 0.5 (1.5 - 1) + 1 = 1.25 S=1; t2: 0.125 + 1 = 1.125 S=1
+    np.testing.assert_array_equal(out[:, 0], [1, 1, 1])
+
+
+@pytest.mark.parametrize("reset, expected", [("soft-delayed", [1, 0, 1]), ("zero-delayed", [1, 0, 0]),
+                                             ("hard", [1, 1, 1])])
+def test_cubalif_delayed_resets_by_hand(reset, expected):
+    # I = X (syn_decay 0); H = 0.5 V + I (- 1 if V fired | zeroed if V fired); V = H (delayed)
+    # soft-delayed: t0 H=2 S; t1 H=1+1-1=1 (not > 1); t2 H=0.5+1=1.5 S
+    # zero-delayed: t0 H=2 S; t1 H=0; t2 H=1 (not > 1); hard: V=0 after each spike, H = 2 each step
+    out = run_neuron("cubalif", [[2.0], [1.0], [1.0]] if reset != "hard" else [[2.0], [2.0], [2.0]],
+                     syn_decay=0.0, syn_gain=1.0, mem_decay=0.5, mem_gain=1.0, bias=0.0, threshold=1.0,
+                     reset_value=0.0, reset=reset)
+    np.testing.assert_array_equal(out[:, 0], expected)
+
+
+@pytest.mark.parametrize("method, params", [
+    ("lif", dict(threshold=0.8, decay=0.7, reset="soft-delayed")),
+    ("lif", dict(threshold=0.8, decay=0.7, reset="soft-delayed", compare=">=", decay_input=True)),
+    ("cubalif", dict(syn_decay=0.5, syn_gain=1.0, mem_decay=0.75, mem_gain=1.0, bias=0.0, threshold=1.0,
+                     reset_value=0.0, reset="soft-delayed")),
+    ("cubalif", dict(syn_decay=0.5, syn_gain=1.0, mem_decay=0.75, mem_gain=1.0, bias=0.0, threshold=1.0,
+                     reset_value=0.0, reset="zero-delayed")),
+])
+def test_delayed_resets_match_the_dense_reference(method, params):
+    from tests.reference import Reference
+    rng = np.random.default_rng(3)
+    b = GraphBuilder()
+    x = b.input((64,), kind="analog")
+    s = getattr(b, method)(x, **params)
+    graph = b.build([s])
+    inputs = rng.normal(0.6, 1.0, (2, 9, 64))
+    ours = simulate(graph, inputs, precision="float64").outputs[s]
+    ref, _ = Reference(graph, np.float64).run(inputs)
+    np.testing.assert_array_equal(ours, ref[s])
+    assert ours.sum() > 50
