@@ -278,3 +278,24 @@ def attach_head(graph: Graph, head, input_shape, readouts=None) -> Graph:
     parsed = HeadSpec.from_dict(spec)
     metadata = dict(graph.metadata, detection=parsed.to_dict())
     return dataclasses.replace(graph, metadata=metadata)
+
+
+def check_recording(rec: Recording, precision: str = "float32") -> dict:
+    """Simulate the imported graph on the recording input and compare with torch's outputs:
+    the largest difference relative to each output's range, and the spike totals per neuron node
+    (``spikes_equal``: every node's count equal to torch's)."""
+    from ..sim import simulate
+
+    sim = simulate(rec.graph, rec.inputs, precision=precision)
+    worst = 0.0
+    for name, expected in rec.outputs.items():
+        got = sim.outputs[name]
+        how = rec.readouts.get(name)
+        got = got.mean(axis=1) if how == "mean" else got.sum(axis=1) if how == "sum" else \
+            got[:, -1] if how == "last" else got
+        scale = max(1.0, float(np.abs(expected).max()))
+        worst = max(worst, float(np.abs(got - expected).max()) / scale)
+    counts = {n: (float(c), float(sim.trace[n].total("out_spikes"))) for n, c in rec.spikes.items()}
+    return {"precision": precision, "max_relative_difference": worst,
+            "spikes_equal": all(a == b for a, b in counts.values()),
+            "spikes_torch": sum(a for a, _ in counts.values()), "spikes_neurosim": sum(b for _, b in counts.values())}
