@@ -432,3 +432,25 @@ def repeat_interleave(rec, args, kwargs, out):
             return Value(rec.add_node("upsample", [value.node], dict(scale=k), key=(k,)), value.layout, value.t)
     raise rec.refuse("repeats the activations other than x.repeat_interleave(k, -2).repeat_interleave(k, -1) "
                      "(nearest upsampling)")
+
+
+@converts("select")
+def select(rec, args, kwargs, out):
+    """``x.select(0, t)`` of a [T, B, ...] sequence is timestep t (as ``x[t]``)."""
+    x, dim, index = args[0], _arg(args, kwargs, 1, "dim"), _arg(args, kwargs, 2, "index")
+    value = rec.value(x)
+    if value.layout == "seq" and int(dim) % x.dim() == 0:
+        return Value(value.node, "step", int(index) % rec.T)
+    raise rec.refuse("selects from the activations other than timestep t of a [T, B, ...] sequence")
+
+
+@converts("unbind")
+def unbind(rec, args, kwargs, out):
+    """``x.unbind(0)`` of a [T, B, ...] sequence: its T timesteps."""
+    x, dim = args[0], _arg(args, kwargs, 1, "dim", 0)
+    value = rec.value(x)
+    if value.layout != "seq" or int(dim) % x.dim() != 0:
+        raise rec.refuse("unbinds the activations other than along the time axis of a [T, B, ...] sequence")
+    for t, item in enumerate(out):
+        rec.tag(item, Value(value.node, "step", t))
+    return None

@@ -142,3 +142,17 @@ def test_yolo_style_neck_with_sj_neurons():
     ops = {n.op for n in rec.graph}
     assert {"concat", "upsample", "add"} <= ops
     assert len(rec.graph.outputs) == 2
+
+
+def test_multistep_container_linear_bn1d_dropout():
+    torch.manual_seed(6)
+    model = nn.Sequential(
+        layer.MultiStepContainer(nn.Conv2d(2, 8, 3, padding=1)), neuron.LIFNode(step_mode="m"),
+        layer.Flatten(step_mode="m"), layer.Linear(8 * 8 * 8, 16, step_mode="m"),
+        layer.BatchNorm1d(16, step_mode="m"), neuron.IFNode(step_mode="m"), layer.Dropout(0.5, step_mode="m"),
+        layer.Linear(16, 4, step_mode="m"))
+    with torch.no_grad():
+        model[0][0].weight.mul_(6)
+        model[3].weight.mul_(6)
+    rec, _ = compare(exact_bn(model).double(), (2, 8, 8), T=4, min_spikes=5)
+    assert [n.op for n in rec.graph] == ["input", "conv2d", "lif", "flatten", "linear", "if", "linear"]
