@@ -51,7 +51,8 @@ def from_torch(module: torch.nn.Module, input_shape, T: int = 4, input_kind: str
     the graph. ``step_mode``: ``"multi"`` (forward over all timesteps), ``"single"`` (called per
     timestep) or ``"auto"`` (SpikingJelly's own step mode; multi-step otherwise).
     ``time_layout`` of a multi-step input: ``"TB"`` ([T, B, ...], SpikingJelly and snnTorch),
-    ``"BT"`` ([B, T, ...], neurosim's own models) or ``"auto"`` (BT for neurosim's models).
+    ``"BT"`` ([B, T, ...], neurosim's own models) or ``"auto"`` (BT for the classes of
+    ``neurosim.models``, TB otherwise, including the authors' rebuilt networks).
     ``metadata["import"]`` records the source framework and every decision taken.
     """
     return record(module, input_shape, T, input_kind, head, step_mode, metadata, seed, time_layout=time_layout).graph
@@ -82,7 +83,7 @@ def record(module, input_shape, T=4, input_kind="analog", head=None, step_mode="
     if time_layout not in LAYOUTS:
         raise NeurosimError(f"time_layout must be one of {', '.join(LAYOUTS)}, got {time_layout!r}")
     if time_layout == "auto":
-        time_layout = "BT" if type(module).__module__.startswith("neurosim.") else "TB"
+        time_layout = "BT" if type(module).__module__.startswith("neurosim.models.") else "TB"
 
     rec = Recorder(module, T, RECORD_BATCH, OPS, neuron_converters.converter_for)
     decisions = rec.decisions

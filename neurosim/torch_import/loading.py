@@ -89,20 +89,41 @@ def load_checkpoint(path: str | Path, key: str | None = None, trust_pickle: bool
 
 
 def apply_weights(model: torch.nn.Module, state_dict: dict, path) -> None:
-    """Load ``state_dict`` strictly; a mismatch is one sentence naming the first keys."""
+    """Load a user's state_dict strictly; a mismatch is one sentence naming the first keys."""
+    load_strict(model, state_dict, f"checkpoint {path}")
+
+
+def _first(items, n=3) -> str:
+    items = list(items)
+    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def load_strict(model: torch.nn.Module, state_dict, what: str, model_name: str = "the model", hint: str = "",
+                error: type = FormatError) -> None:
+    """Strictly load ``state_dict`` into ``model`` (values cast to the model's dtypes).
+
+    Missing, unexpected or mis-shaped keys raise one ``error`` sentence naming the first few. A
+    missing ``num_batches_tracked`` is accepted (older torch did not save it; eval ignores it).
+    """
     own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
+    missing = [k for k in own if k not in state_dict and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state_dict if k not in own]
-    shapes = [k for k in own if k in state_dict and tuple(own[k].shape) != tuple(state_dict[k].shape)]
-    if missing or unexpected or shapes:
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
-        if unexpected:
-            parts.append(f"unexpected {', '.join(unexpected[:3])}{' ...' if len(unexpected) > 3 else ''}")
-        if shapes:
-            k = shapes[0]
-            parts.append(f"{k} has shape {tuple(state_dict[k].shape)} in the file but {tuple(own[k].shape)} in "
-                         "the model")
-        raise FormatError(f"checkpoint {path} does not fit the model: {'; '.join(parts)}")
-    model.load_state_dict(state_dict, strict=True)
+    shapes = [f"{k} {list(state_dict[k].shape)} (expected {list(own[k].shape)})"
+              for k in own if k in state_dict and tuple(state_dict[k].shape) != tuple(own[k].shape)]
+    problems = []
+    if missing:
+        problems.append(f"lacks {len(missing)} key(s) the model needs ({_first(missing)})")
+    if unexpected:
+        problems.append(f"has {len(unexpected)} key(s) the model does not have ({_first(unexpected)})")
+    if shapes:
+        problems.append(f"has {len(shapes)} mis-shaped tensor(s) ({_first(shapes)})")
+    if problems:
+        raise error(f"{what} does not match {model_name}: it " + "; it ".join(problems) + (f"; {hint}" if hint else ""))
+    with torch.no_grad():
+        for k, t in own.items():
+            if k in state_dict:
+                src = state_dict[k]
+                if not isinstance(src, torch.Tensor) or (not src.dtype.is_floating_point and t.dtype.is_floating_point):
+                    raise error(f"{what} holds {k} as {getattr(src, 'dtype', type(src).__name__)}, expected a "
+                                f"floating-point tensor")
+                t.copy_(src.to(t.dtype))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..ir.nodes import NODE_TYPES
 from .values import Membrane, Value
 
 CONVERTERS: list[tuple[callable, callable]] = []  # (matches(module), converter)
@@ -70,7 +71,8 @@ def add_neuron(rec, module, x, output, op: str, params: dict, extra_outputs=()):
                              "single-step neuron must be called once per timestep on the same layer's output")
         calls["t"] = value.t
     node = calls["node"]
-    rec.spikes[node] = rec.spikes.get(node, 0.0) + float(spikes.detach().double().sum())
+    if NODE_TYPES[op].is_neuron:  # an analog activation declared by ir_node() (e.g. 'silu') emits no spikes
+        rec.spikes[node] = rec.spikes.get(node, 0.0) + float(spikes.detach().double().sum())
     tag = Value(node, value.layout, value.t)
     rec.tag(spikes, tag)
     if isinstance(output, (tuple, list)):

@@ -124,18 +124,20 @@ def batch_norm(rec, args, kwargs, out):
     if gamma is not None:
         a = a * _np(gamma)
     c = -_np(mean) * a + (_np(beta) if beta is not None else 0.0)
+    bn_key = _key(mean, var, gamma, beta, eps)
+    folded = rec.folded_at.setdefault(value.node, set()) if value.node in rec.nodes else set()
+    if bn_key in folded:  # this BatchNorm, met again at a later timestep of a single-step model
+        return Value(value.node, value.layout, value.t)
     src = rec.nodes.get(value.node)
-    foldable = src is not None and src.op in ("conv2d", "linear") and rec.readers.get(value.node, 0) == 0
-    if foldable and value.node not in rec.folded_at:
+    # a conv / linear output no one has read yet; BNs in a row (conv -> BN -> BN) fold one by one
+    if src is not None and src.op in ("conv2d", "linear") and rec.readers.get(value.node, 0) == 0:
         w = src.params["weight"]
         b = src.params["bias"] if src.params.get("bias") is not None else np.zeros(w.shape[0])
         src.params["weight"] = w * a.reshape(-1, *([1] * (w.ndim - 1)))
         src.params["bias"] = b * a + c
-        rec.folded_at[value.node] = value.t
+        folded.add(bn_key)
         rec.decisions.append(f"BatchNorm at '{rec.path()}' folded into '{value.node}'")
         rec.tag(x, Folded(value.node))
-        return Value(value.node, value.layout, value.t)
-    if value.node in rec.folded_at:  # the same BN met again at a later timestep
         return Value(value.node, value.layout, value.t)
     shape = rec.logical_shape(x, value)
     if len(shape) != 3:

@@ -62,7 +62,7 @@ class Recorder(TorchFunctionMode):
         self.decisions: list[str] = []
         self.neuron_calls: dict[int, dict] = {}
         self.spikes: dict[str, float] = {}  # torch's own spike totals per neuron node
-        self.folded_at: dict[str, int | None] = {}  # conv nodes whose BatchNorm was folded
+        self.folded_at: dict[str, set] = {}  # conv node -> keys of the BatchNorms folded into it
 
     # ------------------------------------------------------------------ tensors and tags
     def tag(self, tensor: torch.Tensor, tag) -> None:
