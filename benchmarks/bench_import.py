@@ -3,7 +3,8 @@ same process (the recording is one forward pass plus the conversion, so the rati
 importer's overhead).
 
 Models: SpikingJelly's model-zoo sew_resnet18 (IF neurons, multi-step, 3x224x224, T=4) and our
-SpikeYOLO at scale s (I-LIF, 3x640x640, T=1). One thread; best of ``--repeats``.
+SpikeYOLO at scale s (I-LIF, 3x640x640, T=1), and the authors' snn_yolov8s as import-spikeyolo
+rebuilds it (same input). One thread; best of ``--repeats``.
 
     .venv/bin/python benchmarks/bench_import.py [--repeats 3] [--json OUT]
 """
@@ -47,6 +48,16 @@ def spikeyolo_s():
     return SpikeYOLO(scale="s", num_classes=80, T=1), (3, 640, 640), 1, "BT"
 
 
+def authors_spikeyolo_s():
+    """The authors' snn_yolov8s rebuilt by import-spikeyolo (their key names and module layout)."""
+    from pathlib import Path
+
+    from neurosim.torch_import.authors import spikeyolo
+
+    cfg = Path(__file__).resolve().parent.parent / "tests/torch_import/authors/data/snn_yolov8s.yaml"
+    return spikeyolo.build(cfg), (3, 640, 640), 1, "TB"
+
+
 def best(fn, repeats):
     times = []
     for _ in range(repeats):
@@ -63,7 +74,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     rows = []
-    for name, make in (("sew_resnet18", sew_resnet18), ("spikeyolo-s", spikeyolo_s)):
+    for name, make in (("sew_resnet18", sew_resnet18), ("spikeyolo-s", spikeyolo_s),
+                       ("authors-snn_yolov8s", authors_spikeyolo_s)):
         model, shape, T, layout = make()
         model.eval()
         x = torch.randn(2, T, *shape)
@@ -87,7 +99,7 @@ def main(argv=None):
         params = sum(p.numel() for p in model.parameters())
         rows.append(dict(model=name, input=list(shape), T=T, params=params, nodes=len(graph),
                          torch_forward_s=t_torch, import_s=t_import, ratio=t_import / t_torch))
-        print(f"{name:14s} {params / 1e6:6.2f} M params {len(graph):4d} nodes  torch forward {t_torch:7.3f} s  "
+        print(f"{name:20s} {params / 1e6:6.2f} M params {len(graph):4d} nodes  torch forward {t_torch:7.3f} s  "
               f"from_torch {t_import:7.3f} s  ratio {t_import / t_torch:5.2f}")
     if args.json:
         with open(args.json, "w") as f:
