@@ -1,7 +1,8 @@
 """Errors a user can cause: each carries one sentence that names the problem.
 
-The CLI turns any :class:`NeurosimError` into that sentence on stderr and exit code 2;
-anything else is a bug and keeps its traceback.
+The CLI turns any :class:`NeurosimError` (and a file system refusal, ``OSError``) into that
+sentence on stderr and exit code 2; anything else is a bug and keeps its traceback. The
+contract is stated in docs/api.md ("Errors: the contract") and in ``neurosim --help``.
 """
 
 

@@ -50,6 +50,9 @@ def plan_points(models: list[str], Ts: list[int] | None, Ds: list[int] | None, c
         has_ilif = any(isinstance(n, ILIF) for n in graph.nodes)
         own_T = int(graph.metadata.get("T", 1))
         own_D = graph.metadata.get("D") if has_ilif else None
+        if Ds and not has_ilif:
+            raise NeurosimError(f"--D sets the integer spike limit of I-LIF neurons, and {model} has none; "
+                                f"sweep it without --D")
         for T in (Ts or [own_T]):
             for D in ((Ds if has_ilif else None) or [own_D]):
                 points.append(SweepPoint(str(model), int(T), None if D is None else int(D), chip, images, seed))
@@ -88,6 +91,10 @@ def run_point(point: SweepPoint) -> dict:
                 map50=accuracy and accuracy["map50"], map=accuracy and accuracy["map"])
 
 
+#: how long to wait for a --scheduler to answer before saying it cannot be reached
+SCHEDULER_TIMEOUT_S = 10
+
+
 def run_sweep(points: list[SweepPoint], out_dir, workers: int = 2, scheduler: str | None = None,
               quiet: bool = False) -> tuple[list[dict], list[str]]:
     """Run the points not yet saved under ``out_dir/points``; return (all rows, keys computed now)."""
@@ -95,18 +102,21 @@ def run_sweep(points: list[SweepPoint], out_dir, workers: int = 2, scheduler: st
     from tqdm import tqdm
 
     point_dir = Path(out_dir) / "points"
-    point_dir.mkdir(parents=True, exist_ok=True)
     todo = [p for p in points if not (point_dir / f"{p.key}.json").is_file()]
     computed = []
     if todo:
         if scheduler:
-            client = Client(scheduler)
+            try:
+                client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+            except (OSError, ValueError, TypeError) as exc:  # a malformed address, or nothing listening there
+                raise NeurosimError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc})") from None
             cluster = None
         else:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                    silence_logs=logging.CRITICAL)
             client = Client(cluster)
         try:
+            point_dir.mkdir(parents=True, exist_ok=True)
             futures = client.map(run_point, todo, pure=False)
             for future in tqdm(as_completed(futures), total=len(futures), desc="sweep", disable=quiet):
                 row = future.result()
@@ -145,13 +155,3 @@ def pareto_front(rows: list[dict]) -> list[dict]:
                                        for o in rows)]
 
 
-def parse_list(text: str | None, name: str) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise NeurosimError(f"--{name} must be comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1 or max(values) > 64:
-        raise NeurosimError(f"--{name} values must lie in 1..64, got {text!r}")
-    return values

@@ -74,7 +74,7 @@ def test_simulate_at_another_D_equals_the_api(capsys):
 def test_simulate_input_errors_name_the_problem(tmp_path, capsys):
     graph = tiny_snn()
     save_graph(graph, tmp_path / "m")
-    for argv, expected in ((["--D", "0"], "--D must be at least 1"),
+    for argv, expected in ((["--D", "0"], "argument --D: must be an integer of at least 1"),
                            (["--data", str(tmp_path)], "--data needs a trained detector")):
         assert main(["simulate", "example:tiny-snn", *argv]) == 2
         assert expected in capsys.readouterr().err

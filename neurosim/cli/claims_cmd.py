@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from . import values
+
 
 def add_parser(sub):
     p = sub.add_parser("claims", help="check the papers' 5.7x / 5.83x energy claims; write docs/claims.md",
@@ -11,9 +13,9 @@ def add_parser(sub):
                                    "and write the report.",
                        epilog="examples:\n  neurosim claims\n  neurosim claims --out /tmp/claims --images 4",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", default="docs", help="directory for claims.md, claims.json, img/ (default docs)")
-    p.add_argument("--trained", default="trained", help="folder of shipped models (default trained)")
-    p.add_argument("--images", type=int, default=8, help="test images per shipped model (default 8)")
+    p.add_argument("--out", type=values.out_dir, default="docs", help="directory for claims.md, claims.json, img/ (default docs)")
+    p.add_argument("--trained", type=values.in_dir, default="trained", help="folder of shipped models (default trained)")
+    p.add_argument("--images", type=values.count, default=8, help="test images per shipped model (default 8)")
     p.set_defaults(func=run)
 
 

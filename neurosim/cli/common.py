@@ -8,6 +8,7 @@ import numpy as np
 from ..errors import NeurosimError
 from ..examples import EXAMPLES, example_graph, example_input
 from ..ir import load_graph
+from . import values
 
 
 def load_model(spec: str):
@@ -30,14 +31,14 @@ def available_models(root: str = "trained") -> list[str]:
 def add_input_arguments(p, model_help: str = "model directory (graph.json + weights.npz) or example:NAME"):
     """The model and input options shared by simulate, compare and sparsity."""
     p.add_argument("model", help=model_help)
-    p.add_argument("--T", type=int, help="timesteps (default: the model's own T, else 4)")
-    p.add_argument("--D", type=int, help="I-LIF integer spike limit at inference (default: the model's own D)")
-    p.add_argument("--images", type=int, default=None,
+    p.add_argument("--T", type=values.count, help="timesteps (default: the model's own T, else 4)")
+    p.add_argument("--D", type=values.count, help="I-LIF integer spike limit at inference (default: the model's own D)")
+    p.add_argument("--images", type=values.count, default=None,
                    help="number of samples (default: 8 from a trained model's test split, else 1)")
-    p.add_argument("--data", help="root of a dataset of the kind the model was trained on; its test split is "
+    p.add_argument("--data", type=values.in_dir, help="root of a dataset of the kind the model was trained on; its test split is "
                                   "simulated (default: the model's own, generated if missing)")
-    p.add_argument("--input", help=".npy file with inputs [B, T, *shape] (default: a seeded synthetic input)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--input", type=values.in_file, help=".npy file with inputs [B, T, *shape] (default: a seeded synthetic input)")
+    p.add_argument("--seed", type=values.seed, default=None, help="seed of the synthetic input (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -47,6 +48,8 @@ def simulate_model(args, precision: str = "float32", progress: bool | None = Non
 
     graph = with_D(load_model(args.model), args.D, args.model)
     x, dataset = model_inputs(graph, args.T, args.images, args.input, args.seed, data_root=args.data)
+    if args.input:
+        _note_input_T(graph, x, args.T)
     if progress is None:
         progress = not (args.quiet or getattr(args, "json", False))
     return graph, x, dataset, simulate(graph, x, precision=precision, progress=progress)
@@ -66,33 +69,68 @@ def with_D(graph, D: int | None, spec: str = "the model"):
     return with_max_spike(graph, D)
 
 
-def model_inputs(graph, timesteps: int | None, images: int | None, input_file: str | None, seed: int = 0,
+def model_inputs(graph, timesteps: int | None, images: int | None, input_file: str | None, seed: int | None = 0,
                  data_root: str | None = None):
     """(x [B, T, ...], dataset or None): an input file; else the test split of ``data_root`` or
-    of a trained model's own dataset (generated if missing); else a seeded synthetic input."""
-    timesteps = timesteps or int(graph.metadata.get("T", 4))
-    if timesteps < 1 or (images is not None and images < 1):
+    of a trained model's own dataset (generated if missing); else a seeded synthetic input.
+
+    With an input file, ``timesteps`` (if given) must equal the file's T, ``images`` (if given)
+    takes the first that many samples, and ``seed`` / ``data_root`` are refused (they choose
+    other inputs), so no value the user typed is ignored."""
+    if (timesteps is not None and timesteps < 1) or (images is not None and images < 1):
         raise NeurosimError("--T and --images must be at least 1")
     if input_file:
-        return _load_input_file(Path(input_file)), None
+        for given, flag in ((data_root, "--data"), (seed, "--seed")):
+            if given is not None:
+                raise NeurosimError(f"{flag} chooses the inputs, and so does --input {input_file}: give one of them")
+        x = _load_input_file(Path(input_file))
+        if x.ndim < 3:
+            raise NeurosimError(f"input file {input_file} holds an array of shape {list(x.shape)}; expected "
+                                f"[B, T, *shape]")
+        if timesteps is not None and x.shape[1] != timesteps:
+            raise NeurosimError(f"--T {timesteps} differs from the T = {x.shape[1]} of input file {input_file} "
+                                f"(shape [B, T, ...] = {list(x.shape)}); drop --T or give a file with T = {timesteps}")
+        if images is not None:
+            if images > x.shape[0]:
+                raise NeurosimError(f"--images {images} asks for more samples than input file {input_file} holds "
+                                    f"({x.shape[0]})")
+            x = x[:images]
+        return x, None
+    timesteps = timesteps or int(graph.metadata.get("T", 4))
+    seed = 0 if seed is None else seed
     trained = "training" in graph.metadata and "detection" in graph.metadata
     if data_root is not None and not trained:
         raise NeurosimError("--data needs a trained detector (its card says which kind of dataset it reads); "
                             "give other inputs with --input")
     if trained:
         dataset = _model_dataset(graph, timesteps, data_root)
+        if images is not None and images > len(dataset):
+            raise NeurosimError(f"--images {images} asks for more images than the test split holds ({len(dataset)})")
         n = min(images or 8, len(dataset))
         return np.stack([dataset[i][0] for i in range(n)]), dataset
     return example_input(graph, timesteps, images or 1, seed), None
+
+
+def _note_input_T(graph, x, timesteps) -> None:
+    """Say on stderr when an input file's T is not the model's own (the file's is used)."""
+    import sys
+
+    own = graph.metadata.get("T")
+    if timesteps is None and own is not None and int(own) != x.shape[1]:
+        print(f"neurosim: note: running at the input file's T = {x.shape[1]}; the model's own T is {own}",
+              file=sys.stderr)
 
 
 def _load_input_file(path: Path) -> np.ndarray:
     if not path.is_file():
         raise NeurosimError(f"input file {path} does not exist")
     try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
         raise NeurosimError(f"input file {path} is not a readable .npy array ({exc})") from None
+    if not isinstance(x, np.ndarray) or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise NeurosimError(f"input file {path} holds {getattr(x, 'dtype', type(x).__name__)} values, not numbers")
+    return x
 
 
 def _model_dataset(graph, timesteps: int, data_root: str | None = None):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import DoesNotFit
 from ..fsutil import write_text_atomic
+from . import values
 from .common import add_input_arguments, simulate_model
 from .tables import format_table
 
@@ -22,8 +23,8 @@ def add_parser(sub):
                        description="Simulate once and cost the same Trace on every listed hardware profile.",
                        epilog=EXAMPLES_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_input_arguments(p)
-    p.add_argument("--chips", default=DEFAULT_CHIPS, help=f"comma-separated profiles (default {DEFAULT_CHIPS})")
-    p.add_argument("--out", help="directory for compare.json, compare.csv and compare.png")
+    p.add_argument("--chips", type=values.name_list("hardware profiles"), default=DEFAULT_CHIPS, help=f"comma-separated profiles (default {DEFAULT_CHIPS})")
+    p.add_argument("--out", type=values.out_dir, help="directory for compare.json, compare.csv and compare.png")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
 
@@ -31,7 +32,7 @@ def add_parser(sub):
 def run(args) -> int:
     import neurosim.hw as hw
 
-    chips = [c.strip() for c in args.chips.split(",") if c.strip()]
+    chips = args.chips
     models = {c: hw.hardware_model(c) for c in chips}  # unknown names fail here, before simulating
     graph, _, _, result = simulate_model(args)
     trace = result.trace

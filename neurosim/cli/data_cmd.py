@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from . import values
+
 EXAMPLES_TEXT = """examples:
   neurosim data shapes data/shapes                 # 2000/300/300 COCO-layout images, 128x128
   neurosim data gen1-synth data/gen1-synth --size half
@@ -16,8 +18,8 @@ def add_parser(sub):
                                    "Gen1 formats so the same readers and evaluators serve real data.",
                        epilog=EXAMPLES_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", choices=["shapes", "gen1-synth"])
-    p.add_argument("root", help="output directory (regenerating with the same parameters is a no-op)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("root", type=values.out_dir, help="output directory (regenerating with the same parameters is a no-op)")
+    p.add_argument("--seed", type=values.seed, default=0)
     p.add_argument("--counts", help="train,val,test sizes (images for shapes, recordings for gen1-synth)")
     p.add_argument("--size", choices=["full", "half"], default="full", help="gen1-synth resolution: 304x240 or 152x120")
     p.set_defaults(func=run)

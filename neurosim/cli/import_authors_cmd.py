@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from ..errors import NeurosimError
+from . import values
 
 SPIKEYOLO_EXAMPLES = """examples:
   neurosim import-spikeyolo best.pt models/spikeyolo-s --cfg SpikeYOLO/ultralytics/cfg/models/v8/snn_yolov8s.yaml --trust-pickle
@@ -35,12 +36,12 @@ def _shape(text: str) -> tuple:
 
 
 def _common_arguments(p, cfg_help):
-    p.add_argument("ckpt", metavar="CKPT", help="the authors' checkpoint (best.pt) or a state_dict file")
-    p.add_argument("out_dir", metavar="OUT_DIR", help="model directory to write (graph.json + weights.npz)")
+    p.add_argument("ckpt", metavar="CKPT", type=values.in_file, help="the authors' checkpoint (best.pt) or a state_dict file")
+    p.add_argument("out_dir", metavar="OUT_DIR", type=values.out_dir, help="model directory to write (graph.json + weights.npz)")
     p.add_argument("--cfg", required=True, help=cfg_help)
     p.add_argument("--input-shape", type=_shape, default=(3, 640, 640), metavar="C,H,W",
                    help="per-timestep input shape (default 3,640,640; H and W divisible by 32)")
-    p.add_argument("--nc", type=int, default=None, help="number of classes (default: read from the checkpoint's head)")
+    p.add_argument("--nc", type=values.count, default=None, help="number of classes (default: read from the checkpoint's head)")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow reading a pickled model object (unpickling can run code; the authors' classes are "
                         "replaced by inert stubs, but only pass this for files you trust)")
@@ -58,9 +59,9 @@ def add_spikeyolo_parser(sub):
                                    "model directory.",
                        epilog=SPIKEYOLO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_arguments(p, "the authors' model YAML, e.g. snn_yolov8s.yaml (scale s of snn_yolov8.yaml)")
-    p.add_argument("--T", type=int, default=None,
+    p.add_argument("--T", type=values.count, default=None,
                    help="timesteps (default: the config's MS_GetT T, 1 for the COCO model; required for --variant gen1)")
-    p.add_argument("--D", type=int, default=None,
+    p.add_argument("--D", type=values.count, default=None,
                    help="I-LIF largest integer spike (default: the pickled neurons' MultiSpike<D>, else 4)")
     p.add_argument("--variant", choices=["coco", "gen1"], default=None,
                    help="neuron of the COCO code (mem_update, decay 0.25) or of SpikeYOLO_for_Gen1 (spikingjelly LIF, "
@@ -75,7 +76,7 @@ def add_emsyolo_parser(sub):
                                    "model directory.",
                        epilog=EMSYOLO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_arguments(p, "the authors' model YAML, e.g. models/resnet34.yaml")
-    p.add_argument("--T", type=int, default=None, help="timesteps (default 5, the authors' time_window)")
+    p.add_argument("--T", type=values.count, default=None, help="timesteps (default 5, the authors' time_window)")
     p.set_defaults(func=run_emsyolo)
 
 

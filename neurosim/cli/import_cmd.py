@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from ..errors import NeurosimError
+from . import values
 
 EXAMPLES = """examples:
   neurosim import-torch mynets.py:build_net models/mynet --weights net.pt --input-shape 2,64,64 --T 4 \\
@@ -41,13 +42,13 @@ def add_parser(sub):
                                    "(graph.json + weights.npz), checking the simulation against torch.",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("factory", metavar="FACTORY", help="package.module:callable or path/to/file.py:callable")
-    p.add_argument("out_dir", metavar="OUT_DIR", help="model directory to write")
-    p.add_argument("--weights", metavar="CKPT", default=None, help="state_dict file (default: the factory's weights)")
+    p.add_argument("out_dir", metavar="OUT_DIR", type=values.out_dir, help="model directory to write")
+    p.add_argument("--weights", metavar="CKPT", type=values.in_file, default=None, help="state_dict file (default: the factory's weights)")
     p.add_argument("--key", default=None, help="entry of the checkpoint dict that holds the state_dict")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow a checkpoint holding a pickled model object (unpickling runs code from the file)")
     p.add_argument("--input-shape", required=True, help="per-timestep input shape, C,H,W or N")
-    p.add_argument("--T", type=int, default=4, help="timesteps (default 4)")
+    p.add_argument("--T", type=values.count, default=4, help="timesteps (default 4)")
     p.add_argument("--input-kind", choices=["analog", "binary"], default="analog",
                    help="analog frames or binary events (default analog)")
     p.add_argument("--step-mode", choices=["auto", "multi", "single"], default="auto",
@@ -55,7 +56,7 @@ def add_parser(sub):
                         "own mode, else multi)")
     p.add_argument("--head", choices=["yolov8", "yolov3", "retina"], default=None,
                    help="detection head of the outputs (enables mAP); strides are read off the outputs")
-    p.add_argument("--nc", type=int, default=None, help="number of classes (yolov3 needs it)")
+    p.add_argument("--nc", type=values.count, default=None, help="number of classes (yolov3 needs it)")
     p.add_argument("--anchors", default=None, help="yolov3 anchors as JSON, one list of [w, h] per level")
     p.add_argument("--no-check", action="store_true", help="skip simulating the import against torch")
     p.set_defaults(func=run)

@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from ..errors import NeurosimError
+from . import values
 
 IMPORT_EXAMPLES = """examples:
   neurosim import-nir snntorch_net.nir models/snn --dt 1e-4
@@ -24,9 +25,9 @@ def add_import_parser(sub):
                        description="Translate a NIR graph (.nir) into a neurosim model directory "
                                    "(graph.json + weights.npz); see docs/nir.md.",
                        epilog=IMPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", help="the .nir file")
-    p.add_argument("out_dir", help="model directory to write")
-    p.add_argument("--dt", type=float, default=None,
+    p.add_argument("file", type=values.in_file, help="the .nir file")
+    p.add_argument("out_dir", type=values.out_dir, help="model directory to write")
+    p.add_argument("--dt", type=values.positive_float, default=None,
                    help="timestep for discretizing time constants (needed for leaky neurons unless the file "
                         "records it)")
     p.add_argument("--input-kind", choices=["analog", "binary", "integer"], default=None,
@@ -40,8 +41,8 @@ def add_export_parser(sub):
                                    "see docs/nir.md.",
                        epilog=EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="model directory (graph.json + weights.npz) or example:NAME")
-    p.add_argument("out_file", help="the .nir file to write")
-    p.add_argument("--dt", type=float, default=None,
+    p.add_argument("out_file", type=values.out_file, help="the .nir file to write")
+    p.add_argument("--dt", type=values.positive_float, default=None,
                    help="timestep the time constants are written for (default 1e-3; recorded in the file)")
     p.set_defaults(func=run_export)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import NeurosimError
+from . import values
 
 RUNNABLE = ("simulate", "sweep", "compare", "sparsity", "eval", "chips")
 POSITIONAL = {"simulate": ["model"], "sweep": ["models"], "compare": ["model"], "sparsity": ["model"],
@@ -28,7 +29,7 @@ def add_parser(sub):
                        description="Run a YAML scenario: a command and its options.",
                        epilog="examples:\n  neurosim run scenarios/quickstart.yaml\n  neurosim run scenarios/sweep_td.yaml",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scenario")
+    p.add_argument("scenario", type=values.in_file)
     p.set_defaults(func=run)
 
 
@@ -58,7 +59,7 @@ def scenario_argv(doc: dict, source: str) -> list[str]:
 
 
 def run(args) -> int:
-    from . import build_parser
+    from . import UsageError, build_parser
 
     path = Path(args.scenario)
     if not path.is_file():
@@ -71,6 +72,8 @@ def run(args) -> int:
     parser = build_parser()
     try:
         sub_args = parser.parse_args(argv)
+    except UsageError as exc:
+        raise NeurosimError(f"{path}: options not accepted by '{argv[0]}': {exc}") from None
     except SystemExit:
         raise NeurosimError(f"{path}: options not accepted by '{argv[0]}' (see 'neurosim {argv[0]} --help')") from None
     print(f"neurosim {' '.join(argv)}")

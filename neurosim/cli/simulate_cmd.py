@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 from ..examples import EXAMPLES
+from . import values
 from .common import add_input_arguments, detection_accuracy, simulate_model
 from .tables import format_table
 
@@ -23,8 +24,8 @@ def add_parser(sub):
                        description="Simulate a model (an IR directory or example:NAME) event by event.",
                        epilog=EXAMPLES_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_input_arguments(p, f"model directory (graph.json + weights.npz) or example:NAME ({', '.join(EXAMPLES)})")
-    p.add_argument("--chip", help="hardware profile to cost the run on (see 'neurosim chips' or hwmodels/)")
-    p.add_argument("--out", help="directory for report.json, layers.csv, cores.csv and energy.png (with --chip)")
+    p.add_argument("--chip", type=values.name, help="hardware profile to cost the run on (see 'neurosim chips' or hwmodels/)")
+    p.add_argument("--out", type=values.out_dir, help="directory for report.json, layers.csv, cores.csv and energy.png (with --chip)")
     p.add_argument("--precision", choices=["float32", "float64"], default="float32")
     p.add_argument("--json", action="store_true", help="print the per-layer counts (or the chip report) as JSON")
     p.set_defaults(func=run)

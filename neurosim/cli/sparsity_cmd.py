@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fsutil import write_text_atomic
+from . import values
 from .common import add_input_arguments, simulate_model
 from .tables import format_table
 
@@ -22,7 +23,7 @@ def add_parser(sub):
                                    "across images, and per timestep.",
                        epilog=EXAMPLES_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_input_arguments(p)
-    p.add_argument("--out", help="directory for sparsity.json, sparsity_layers.png, sparsity_heatmap.png")
+    p.add_argument("--out", type=values.out_dir, help="directory for sparsity.json, sparsity_layers.png, sparsity_heatmap.png")
     p.set_defaults(func=run)
 
 

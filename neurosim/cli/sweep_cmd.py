@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import NeurosimError
+from . import values
 
 EXAMPLES_TEXT = """examples:
   neurosim sweep trained/spikeyolo-shapes --T 1,2,4 --D 1,2,4 --chip loihi --out out/sweep
@@ -20,15 +21,15 @@ def add_parser(sub):
                                    "pair. Several models (trained per point): each at its own T and D unless lists "
                                    "are given.", epilog=EXAMPLES_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+")
-    p.add_argument("--T", help="comma-separated timesteps")
-    p.add_argument("--D", help="comma-separated I-LIF maximum spike values")
-    p.add_argument("--chip", default="memory-45nm")
-    p.add_argument("--images", type=int, default=16)
-    p.add_argument("--out", required=True, help="directory for points/*.json, sweep.csv, sweep.png")
+    p.add_argument("--T", type=values.integer_list(1, 64), help="comma-separated timesteps (1..64)")
+    p.add_argument("--D", type=values.integer_list(1, 64), help="comma-separated I-LIF maximum spike values (1..64)")
+    p.add_argument("--chip", type=values.name, default="memory-45nm", help="hardware profile (default memory-45nm)")
+    p.add_argument("--images", type=values.count, default=16)
+    p.add_argument("--out", type=values.out_dir, required=True, help="directory for points/*.json, sweep.csv, sweep.png")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=int, default=2, help="local Dask workers (default 2)")
+    group.add_argument("--workers", type=values.count, default=2, help="local Dask workers (default 2)")
     group.add_argument("--scheduler", help="address of an existing Dask scheduler")
-    p.add_argument("--twin", help="comma-separated ANN twin model directories: each is drawn at its card's mAP "
+    p.add_argument("--twin", type=values.name_list("model directories"), help="comma-separated ANN twin model directories: each is drawn at its card's mAP "
                                   "and its own graph's energy on ann-45nm")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=run)
@@ -38,13 +39,19 @@ def run(args) -> int:
     import neurosim.hw as hw
 
     from ..ir import load_graph
-    from ..sweep import parse_list, plan_points, run_sweep, write_outputs
+    from ..sweep import plan_points, run_sweep, write_outputs
 
     hw.load_profile(args.chip)  # an unknown chip fails before any work
+    seen = set()
+    for model in args.models:
+        key = str(Path(model).resolve())
+        if key in seen:
+            raise NeurosimError(f"model {model} is listed twice; each model is swept once")
+        seen.add(key)
     for model in args.models:
         load_graph(model)
-    twins = [twin_marker(t.strip()) for t in (args.twin or "").split(",") if t.strip()]  # checked up front
-    points = plan_points(args.models, parse_list(args.T, "T"), parse_list(args.D, "D"), args.chip, args.images)
+    twins = [twin_marker(t) for t in (args.twin or [])]  # checked up front
+    points = plan_points(args.models, args.T, args.D, args.chip, args.images)
     rows, computed = run_sweep(points, args.out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
     write_outputs(rows, args.out, twins)
     print(f"{len(points)} points ({len(computed)} computed now, {len(points) - len(computed)} reused) -> "

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
+from . import values
+
 TRAIN_EXAMPLES = """examples:
   neurosim train scenarios/train/spikeyolo_shapes.yaml --out runs/spikeyolo_shapes
   neurosim train scenarios/train/spikeyolo_shapes.yaml --out runs/spikeyolo_shapes --resume
@@ -20,10 +22,10 @@ def add_train_parser(sub):
     p = sub.add_parser("train", help="train a detector from a YAML config",
                        description="Train a spiking detector (or its ANN twin) from a YAML config.",
                        epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("config", help="training config (see scenarios/train/)")
-    p.add_argument("--out", required=True, help="run directory (last.pt, best.pt, history.json)")
+    p.add_argument("config", type=values.in_file, help="training config (see scenarios/train/)")
+    p.add_argument("--out", type=values.out_dir, required=True, help="run directory (last.pt, best.pt, history.json)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--epochs", type=int, help="override train.epochs")
+    p.add_argument("--epochs", type=values.count, help="override train.epochs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_train)
 
@@ -32,8 +34,8 @@ def add_export_parser(sub):
     e = sub.add_parser("export", help="export a checkpoint to an IR model directory",
                        description="Export a training checkpoint to graph.json + weights.npz.",
                        epilog=EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    e.add_argument("checkpoint")
-    e.add_argument("out_dir")
+    e.add_argument("checkpoint", type=values.in_file)
+    e.add_argument("out_dir", type=values.out_dir)
     e.add_argument("--state-dict", action="store_true",
                    help="also write OUT_DIR/model.pt: the torch weights and config (no optimizer state)")
     e.add_argument("--unmerged-repconv", action="store_true",
@@ -50,7 +52,7 @@ def run_train(args) -> int:
     from ..train.loop import train
 
     config = load_config(args.config)
-    if args.epochs:
+    if args.epochs is not None:
         config["train"]["epochs"] = args.epochs
     summary = train(config, Path(args.out), resume=args.resume, quiet=args.quiet)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 reports
@@ -82,12 +84,12 @@ def add_eval_parser(sub):
                                    "simulator; with --checkpoint also through torch; with --card write card.json "
                                    "and README.md into the model directory.",
                        epilog=EVAL_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    e.add_argument("model_dir")
-    e.add_argument("--checkpoint", help="the training checkpoint the model was exported from")
+    e.add_argument("model_dir", type=values.in_dir)
+    e.add_argument("--checkpoint", type=values.in_file, help="the training checkpoint the model was exported from")
     e.add_argument("--split", default="test", choices=["train", "val", "test"])
-    e.add_argument("--images", type=int, help="evaluate the first N samples only")
+    e.add_argument("--images", type=values.count, help="evaluate the first N samples only")
     e.add_argument("--card", action="store_true", help="write card.json + README.md into MODEL_DIR")
-    e.add_argument("--twin", help="the ANN twin's model directory (its card supplies its mAP)")
+    e.add_argument("--twin", type=values.in_dir, help="the ANN twin's model directory (its card supplies its mAP)")
     e.add_argument("--command", dest="training_command", help="the training command to record in the card")
     e.add_argument("--notes", help="what limits the model and what would fix it (written into the card)")
     e.set_defaults(func=run_eval)

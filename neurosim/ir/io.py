@@ -70,6 +70,8 @@ def load_graph(directory: str | Path) -> Graph:
     directory = Path(directory)
     graph_path = directory / GRAPH_FILE
     weights_path = directory / WEIGHTS_FILE
+    if directory.is_file():
+        raise FormatError(f"model {directory} is a file; a model is a directory holding {GRAPH_FILE} and {WEIGHTS_FILE}")
     if not directory.is_dir():
         raise FormatError(f"model directory {directory} does not exist")
     if not graph_path.is_file():

@@ -163,14 +163,31 @@ class Simulator:
                     f"{', '.join(map(str, shape))}], got {list(np.shape(inputs[name]))}")
             if x.shape[0] < 1 or x.shape[1] < 1:
                 raise InputShapeError(f"input '{name}' needs at least one sample and one timestep")
+            if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+                raise InputShapeError(f"input '{name}' holds {x.dtype} values, not numbers")
             if not np.all(np.isfinite(x)):
                 raise InputShapeError(f"input '{name}' contains NaN or infinite values")
+            _check_kind(name, self.graph.node(name).kind, x)
             sizes.add(x.shape[:2])
             batched[name] = x
         if len(sizes) != 1:
             raise InputShapeError(f"all inputs must share B and T, got {sorted(sizes)}")
         batch, timesteps = sizes.pop()
         return batched, batch, timesteps
+
+
+def _check_kind(name: str, kind: str, x: np.ndarray) -> None:
+    """Event inputs carry events: a binary raster only 0 and 1, integer counts only whole numbers >= 0."""
+    if kind == "binary":
+        bad = x[(x != 0) & (x != 1)]
+        if bad.size:
+            raise InputShapeError(f"input '{name}' is binary (a spike raster) but holds {bad.size} values other than "
+                                  f"0 and 1 (e.g. {float(bad.flat[0]):g})")
+    elif kind == "integer":
+        bad = x[(x < 0) | (x != np.round(x))]
+        if bad.size:
+            raise InputShapeError(f"input '{name}' holds event counts but {bad.size} values are not whole numbers "
+                                  f">= 0 (e.g. {float(bad.flat[0]):g})")
 
 
 def simulate(graph: Graph, inputs, precision: str = "float32", fixed_point: FixedPointConfig | None = None,

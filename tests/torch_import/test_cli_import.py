@@ -75,7 +75,7 @@ def test_nested_state_dict_with_key(user_files, capsys):
     (["--weights", "nested.pt", "--key", "optimizer"], "no entry 'optimizer'"),
     (["--weights", "missing.pt"], "does not exist"),
     (["--weights", "w.pt", "--input-shape", "2,x,16"], "--input-shape"),
-    (["--weights", "w.pt", "--T", "0"], "--T must be a positive integer"),
+    (["--weights", "w.pt", "--T", "0"], "argument --T: must be an integer of at least 1, got '0'"),
 ])
 def test_bad_input_is_one_sentence(user_files, capsys, extra, fragment):
     tmp, factory, _ = user_files

@@ -213,7 +213,7 @@ def test_import_emsyolo_nested_checkpoint(tmp_path, capsys):
     ("wrong-scale", "check that snn_yolov8.yaml at scale 's'"),
     ("bad-cfg", "not found"),
     ("odd-size", "divisible by its largest stride 32"),
-    ("out-is-file", "exists and is not a directory"),
+    ("out-is-file", "is an existing file, not a directory"),
 ])
 def test_bad_input_is_one_sentence_and_writes_nothing(spikeyolo_ckpt, tmp_path, capsys, case, fragment):
     cfg, ckpt = spikeyolo_ckpt
