@@ -57,6 +57,8 @@ CASES = [
     # paths: a directory where a file is expected, and the reverse
     ("simulate {file}", "is a file; a model is a directory holding graph.json"),
     ("simulate {missing}", "does not exist"),
+    ("simulate no-such-model", "model no-such-model is neither a folder nor a shipped model"),
+    ("sweep no-such-model --chip loihi --out {out}", "model no-such-model is neither a folder nor a shipped model"),
     ("simulate {model} --input {dir}", "argument --input: '{dir}' is a directory, not a file"),
     ("simulate {model} --input {missing}", "argument --input: '{missing}' does not exist"),
     ("simulate {model} --data {file}", "argument --data: '{file}' is a file, not a directory"),

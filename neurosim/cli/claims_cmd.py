@@ -14,14 +14,16 @@ def add_parser(sub):
                        epilog="examples:\n  neurosim claims\n  neurosim claims --out /tmp/claims --images 4",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=values.out_dir, default="docs", help="directory for claims.md, claims.json, img/ (default docs)")
-    p.add_argument("--trained", type=values.in_dir, default="trained", help="folder of shipped models (default trained)")
+    p.add_argument("--trained", type=values.in_dir, default=None,
+                   help="folder of model folders to re-cost (default: the shipped models, see 'neurosim models')")
     p.add_argument("--images", type=values.count, default=8, help="test images per shipped model (default 8)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..claims.report import build_claims_report
+    from ..shipped import trained_dir
 
-    path = build_claims_report(args.out, args.trained, args.images)
+    path = build_claims_report(args.out, args.trained or trained_dir(), args.images)
     print(f"wrote {path}")
     return 0

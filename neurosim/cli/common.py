@@ -8,27 +8,19 @@ import numpy as np
 from ..errors import NeurosimError
 from ..examples import EXAMPLES, example_graph, example_input
 from ..ir import load_graph
+from ..shipped import resolve_model
 from . import values
 
 
 def load_model(spec: str):
-    """A model directory or ``example:NAME``; an unknown one names the valid choices."""
+    """A model folder, a shipped model's bare name, or ``example:NAME``; an unknown one names the
+    valid choices."""
     if spec.startswith("example:"):
         return example_graph(spec.split(":", 1)[1])
-    path = Path(spec)
-    if not path.exists():
-        raise NeurosimError(f"model {spec} does not exist; choose a model directory (shipped: "
-                            f"{', '.join(available_models()) or 'none'}) or one of {', '.join('example:' + e for e in EXAMPLES)}")
-    return load_graph(path)
+    return load_graph(resolve_model(spec, others=tuple("example:" + e for e in EXAMPLES)))
 
 
-def available_models(root: str = "trained") -> list[str]:
-    """Model directories under ``root`` (those holding a graph.json)."""
-    return sorted(str(p.parent) for p in Path(root).glob("*/graph.json"))
-
-
-
-def add_input_arguments(p, model_help: str = "model directory (graph.json + weights.npz) or example:NAME"):
+def add_input_arguments(p, model_help: str = "model: a folder (graph.json + weights.npz), a shipped model's name (see 'neurosim models') or example:NAME"):
     """The model and input options shared by simulate, compare and sparsity."""
     p.add_argument("model", help=model_help)
     p.add_argument("--T", type=values.count, help="timesteps (default: the model's own T, else 4)")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import NeurosimError
+from ..shipped import resolve_model
 from . import values
 
 EXAMPLES_TEXT = """examples:
@@ -42,6 +43,7 @@ def run(args) -> int:
     from ..sweep import plan_points, run_sweep, write_outputs
 
     hw.load_profile(args.chip)  # an unknown chip fails before any work
+    args.models = [str(resolve_model(m)) for m in args.models]  # bare names of shipped models too
     seen = set()
     for model in args.models:
         key = str(Path(model).resolve())
@@ -68,6 +70,7 @@ def twin_marker(model_dir: str, profile: str = "ann-45nm") -> dict:
     import neurosim.hw as hw
     from ..ir import load_graph
 
+    model_dir = resolve_model(model_dir)
     card = Path(model_dir) / "card.json"
     if not card.is_file():
         raise NeurosimError(f"the ANN twin {model_dir} has no card.json")

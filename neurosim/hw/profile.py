@@ -142,16 +142,10 @@ class Profile:
 
 
 def builtin_dir() -> Path:
-    """The repository's ``hwmodels/`` directory (next to the ``neurosim`` package)."""
-    global _BUILTIN_DIR
-    if _BUILTIN_DIR is None:
-        import neurosim
+    """The shipped profiles: package data of an installed neurosim, else the checkout's ``hwmodels/``."""
+    from ..shipped import hwmodels_dir
 
-        _BUILTIN_DIR = Path(neurosim.__file__).resolve().parent.parent / "hwmodels"
-    return _BUILTIN_DIR
-
-
-_BUILTIN_DIR: Path | None = None
+    return hwmodels_dir()
 
 
 def profile_dirs() -> list[Path]:

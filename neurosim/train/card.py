@@ -12,6 +12,7 @@ from ..detect import decode, read_out
 from ..errors import NeurosimError
 from ..fsutil import write_text_atomic
 from ..ir import load_graph
+from ..shipped import card_summary
 from ..sim import Simulator
 
 CARD_VERSION = 1
@@ -152,10 +153,7 @@ def _torch_parameters(state: dict | None) -> int | None:
 def render_card(card: dict) -> str:
     ev = card["evaluation"]
     lines = [f"# {card['name']}", "",
-             f"{card['family']} ({card['scale']} scale, neuron {card['neuron']}), T={card['T']}, D={card['D']}, "
-             f"{card['parameters']:,} weights in the exported IR"
-             + (f" ({card['parameters_torch']:,} in the torch model)" if card.get("parameters_torch") else "")
-             + f", trained on {card['dataset'].get('dataset')}.", "",
+             card_summary(card), "",
              "| measured on the " + ev["split"] + f" split ({ev['images']} samples) | mAP@50 | mAP@50:95 |",
              "|---|---:|---:|",
              f"| event-driven simulator | {ev['sim']['map50']:.3f} | {ev['sim']['map']:.3f} |"]
