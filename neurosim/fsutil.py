@@ -1,4 +1,4 @@
-"""Atomic file writing: a file is either complete or absent, never half written."""
+"""Atomic file writing (a file is either complete or absent, never half written) and inter-process locks."""
 from __future__ import annotations
 
 import contextlib
@@ -6,6 +6,31 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike, exclusive: bool = True) -> Iterator[None]:
+    """Hold an ``flock`` on ``path`` (created if missing), exclusive or shared, between processes.
+
+    A no-op without ``fcntl`` (Windows) or where the lock file cannot be made (a read-only folder)."""
+    fd = None
+    if fcntl is not None:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:
+            fd = None
+    try:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock
 
 
 @contextlib.contextmanager

@@ -9,10 +9,13 @@ dataset or a dict index -> detections) and returns the 12 COCO numbers by name.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +24,7 @@ from neurosim.data.coco import CocoDetection, coco_from_dataset
 from neurosim.data.encoders import encode, encoder_channels
 from neurosim.data.gen1_io import DatFile, load_bboxes
 from neurosim.errors import DataError
-from neurosim.fsutil import write_text_atomic
+from neurosim.fsutil import file_lock, write_text_atomic
 
 MANIFEST_FILE = "manifest.json"
 GEN1_CLASSES = ("car", "pedestrian")
@@ -62,17 +65,56 @@ def write_manifest(root: str | os.PathLike, params: Mapping, files: Sequence[str
                       json.dumps({"params": _canonical(params), "files": list(files)}, indent=1))
 
 
-def remove_stale_files(directory: str | os.PathLike, pattern: str, keep: Sequence[str]) -> None:
-    """Delete files of ``directory`` whose name fully matches ``pattern`` but is not in ``keep``
-    (left over from an interrupted run with other parameters)."""
-    directory = Path(directory)
-    if not directory.is_dir():
+@contextlib.contextmanager
+def generated_set(root: str | os.PathLike, params: Mapping, owned: Sequence[str]) -> Iterator[Path | None]:
+    """Generate a set into ``root`` so that no process ever sees it half made.
+
+    Yields None when ``root`` already holds a complete set made with ``params``. Otherwise yields
+    an empty staging folder beside ``root``: the caller writes the set and its manifest there,
+    and on success the folder is renamed onto ``root`` (one atomic step), so a reader finds
+    either no set or a whole one. An exclusive lock on ``.<root name>.lock`` beside ``root``
+    makes a second process wait for the first instead of generating the same set again; it then
+    finds the set complete. A ``root`` that exists without a complete set (an older, interrupted
+    generation) is replaced only if every file in it is one the generator makes (``owned``:
+    regular expressions of paths relative to ``root``); otherwise :class:`DataError`, since the
+    folder holds someone else's files. On failure the staging folder is removed.
+    """
+    root = Path(root)
+    if manifest_is_current(root, params):
+        yield None
         return
-    keep = set(keep)
-    regex = re.compile(pattern)
-    for name in os.listdir(directory):
-        if regex.fullmatch(name) and name not in keep:
-            (directory / name).unlink()
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(root.parent / f".{root.name}.lock"):
+        if manifest_is_current(root, params):  # made by another process while this one waited
+            yield None
+            return
+        if root.exists():
+            _check_owned(root, owned)
+        staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".partial", dir=root.parent))
+        try:
+            yield staging
+            if root.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".old", dir=root.parent))
+                os.replace(root, old / root.name)
+                os.replace(staging, root)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(staging, root)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+
+def _check_owned(root: Path, owned: Sequence[str]) -> None:
+    """Raise DataError unless ``root`` is a folder holding only files a generator makes."""
+    if not root.is_dir():
+        raise DataError(f"{root} is a file; choose a folder for the generated set.")
+    patterns = [re.compile(p) for p in [re.escape(MANIFEST_FILE), r"(.*/)?\.[^/]*\.tmp"] + list(owned)]
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_file() and not any(p.fullmatch(relative) for p in patterns):
+            raise DataError(f"{root} exists and holds {relative}, which this generator does not make; "
+                            f"choose an empty or new folder for the generated set.")
 
 
 # ---------------------------------------------------------------- helpers

@@ -24,18 +24,13 @@ Labels (x, y = top-left, w, h of the whole object) are written at
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from neurosim.data.datasets import (
-    manifest_is_current,
-    remove_stale_files,
-    write_manifest,
-)
+from neurosim.data.datasets import generated_set, write_manifest
 from neurosim.data.esim import EventSimulator
 from neurosim.data.gen1_io import BBOX_DTYPE, EVENT_DTYPE, write_bboxes, write_dat
 from neurosim.data.shapes import split_seed, upsample_bilinear
@@ -45,6 +40,8 @@ GEN1_RESOLUTIONS = {"full": (304, 240), "half": (152, 120)}
 DEFAULT_N_FILES = {"train": 24, "val": 6, "test": 6}
 CLASS_CAR, CLASS_PEDESTRIAN = 0, 1
 _FORMAT_VERSION = 1
+# what a gen1-synth set holds (paths relative to its root), so an interrupted older one may be replaced
+OWNED_FILES = (r"[^/]+/synth_[^/]+_\d+_(td\.dat|bbox\.npy)",)
 
 
 # ---------------------------------------------------------------- drawing primitives
@@ -326,20 +323,17 @@ def generate_gen1_synth(root: str | os.PathLike, *, seed: int = 0,
     params = {"generator": "gen1-synth", "format_version": _FORMAT_VERSION, "seed": int(seed),
               "resolution": [width, height], "n_files": {k: int(v) for k, v in n_files.items()},
               "duration_us": duration_us, **options}
-    if manifest_is_current(root, params):
-        return root
     options["objects"] = tuple(options["objects"])
-    files = []
-    for split, count in n_files.items():
-        names = []
-        for index in range(count):
-            rng = split_seed(seed, split, index)
-            events, labels, _ = simulate_recording(rng, width, height, duration_us, **options)
-            stem = f"synth_{split}_{index:03d}"
-            write_dat(root / split / f"{stem}_td.dat", events, width=width, height=height)
-            write_bboxes(root / split / f"{stem}_bbox.npy", labels, legacy=True)
-            names += [f"{stem}_td.dat", f"{stem}_bbox.npy"]
-        remove_stale_files(root / split, rf"synth_{re.escape(split)}_\d+_(td\.dat|bbox\.npy)", keep=names)
-        files += [f"{split}/{n}" for n in names]
-    write_manifest(root, params, files)
+    with generated_set(root, params, OWNED_FILES) as staging:
+        if staging is not None:
+            files = []
+            for split, count in n_files.items():
+                for index in range(count):
+                    rng = split_seed(seed, split, index)
+                    events, labels, _ = simulate_recording(rng, width, height, duration_us, **options)
+                    stem = f"synth_{split}_{index:03d}"
+                    write_dat(staging / split / f"{stem}_td.dat", events, width=width, height=height)
+                    write_bboxes(staging / split / f"{stem}_bbox.npy", labels, legacy=True)
+                    files += [f"{split}/{stem}_td.dat", f"{split}/{stem}_bbox.npy"]
+            write_manifest(staging, params, files)
     return root

@@ -26,11 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.data.coco import CocoDetection
-from neurosim.data.datasets import (
-    manifest_is_current,
-    remove_stale_files,
-    write_manifest,
-)
+from neurosim.data.datasets import generated_set, write_manifest
 from neurosim.errors import DataError
 from neurosim.fsutil import atomic_path, write_text_atomic
 
@@ -38,6 +34,8 @@ SHAPE_KINDS = ("circle", "square", "triangle", "cross", "star")
 DEFAULT_CLASSES = ("circle", "square", "triangle")
 DEFAULT_COUNTS = {"train": 2000, "val": 300, "test": 300}
 MIN_VISIBLE = 0.6
+# what a shapes set holds (paths relative to its root), so an interrupted older one may be replaced
+OWNED_FILES = (r"images/[^/]+/\d{6}\.png", r"annotations/instances_[^/]+\.json")
 _FORMAT_VERSION = 1
 _PLACEMENT_TRIES = 20
 
@@ -215,17 +213,25 @@ def generate_shapes(root: str | os.PathLike, *, seed: int = 0, size: int = 128,
     params = {"generator": "shapes", "format_version": _FORMAT_VERSION, "seed": int(seed),
               "size": int(size), "counts": {k: int(v) for k, v in counts.items()},
               "classes": classes, "objects": list(objects), "scale_range": list(scale_range)}
-    if manifest_is_current(root, params):
-        return root
+    with generated_set(root, params, OWNED_FILES) as staging:
+        if staging is not None:
+            _write_shapes(staging, params)
+    return root
+
+
+def _write_shapes(root: Path, params: dict) -> None:
+    """Render every split of the set described by ``params`` into ``root``, manifest last."""
+    seed, size, classes = params["seed"], params["size"], params["classes"]
     categories = [{"id": i + 1, "name": name, "supercategory": "shape"} for i, name in enumerate(classes)]
     files = []
-    for split, count in counts.items():
+    for split, count in params["counts"].items():
         images, annotations = [], []
         names = []
         for index in range(count):
             rng = split_seed(seed, split, index)
             pixels, objs = render_shapes_image(rng, size, len(classes), classes,
-                                               objects=tuple(objects), scale_range=tuple(scale_range))
+                                               objects=tuple(params["objects"]),
+                                               scale_range=tuple(params["scale_range"]))
             image_id = index + 1
             file_name = f"{image_id:06d}.png"
             _save_png(root / "images" / split / file_name, pixels)
@@ -235,14 +241,12 @@ def generate_shapes(root: str | os.PathLike, *, seed: int = 0, size: int = 128,
                 annotations.append({"id": len(annotations) + 1, "image_id": image_id,
                                     "category_id": obj.class_index + 1, "bbox": obj.bbox,
                                     "area": obj.area, "iscrowd": 0})
-        remove_stale_files(root / "images" / split, r"\d{6}\.png", keep=names)
         dataset = {"info": {"description": f"neurosim synthetic shapes, seed {seed}", "version": "1"},
                    "licenses": [], "images": images, "annotations": annotations, "categories": categories}
         ann_file = root / "annotations" / f"instances_{split}.json"
         write_text_atomic(ann_file, json.dumps(dataset))
         files += [f"images/{split}/{n}" for n in names] + [f"annotations/instances_{split}.json"]
     write_manifest(root, params, files)
-    return root
 
 
 def load_shapes(root: str | os.PathLike, split: str) -> CocoDetection:

@@ -9,7 +9,7 @@ per-sample kernel on row ``b``; per-sample results go to ``[B]`` arrays.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 from . import kernels as k
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
 

@@ -11,7 +11,7 @@ the fixed-point mode (Numba compiles one specialization per type).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 
 @njit(cache=True)
