@@ -24,6 +24,7 @@ from ..errors import InputShapeError, NeurosimError
 from ..ir import nodes as ir
 from ..ir.graph import Graph
 from . import steps
+from .buffers import BufferPool, event_map_dtype, event_value_bounds, pool_peak_bytes, release_plan
 from .fixed_point import FixedPointConfig, FixedPointPlan
 from .trace import NodeTrace, Trace
 
@@ -68,6 +69,9 @@ class Simulator:
         self.dtype = np.float64 if self.fixed is not None else PRECISIONS[precision]
         self.fused_adds = _find_fusable_adds(graph)
         self.steps = steps.make_steps(graph, self.dtype, self.fixed, self.fused_adds)
+        self.release_after = release_plan(graph, self.steps)
+        self.event_bounds = event_value_bounds(graph)
+        self.pool = BufferPool()
 
     def run(self, inputs, record_rasters: bool = False, progress: bool = False,
             chunk: int | None = None) -> SimResult:
@@ -86,6 +90,8 @@ class Simulator:
         if chunk is not None and (not isinstance(chunk, (int, np.integer)) or chunk < 1):
             raise NeurosimError(f"chunk must be a positive number of samples, got {chunk!r}")
         chunk = chunk or self.chunk_size(batch)
+        for name, step in self.steps.items():
+            step.event_dtype = event_map_dtype(self.event_bounds[name], batch, timesteps)
         bar = None
         if progress:
             from tqdm import tqdm
@@ -104,8 +110,13 @@ class Simulator:
 
     def chunk_size(self, batch: int) -> int:
         """Samples per chunk: buffers of all steps within CHUNK_BYTES, between 1 and MAX_CHUNK."""
-        per_sample = sum(step.buffer_bytes() for step in self.steps.values())
+        per_sample = self.buffer_bytes_per_sample()
         return int(max(1, min(batch, MAX_CHUNK, CHUNK_BYTES // max(per_sample, 1))))
+
+    def buffer_bytes_per_sample(self) -> int:
+        """Buffers and state of one sample: what the steps own plus the pool's peak."""
+        owned = sum(step.buffer_bytes() for step in self.steps.values())
+        return owned + pool_peak_bytes(self.graph, self.steps, self.release_after)
 
     def _run_chunk(self, batched, rows, trace, outputs, record_rasters):
         """All timesteps of the samples ``rows``, every node processing the chunk at once."""
@@ -113,31 +124,40 @@ class Simulator:
         timesteps = next(iter(batched.values())).shape[1]
         out_steps = 1 if self.readout == "last" else timesteps
         fuse = {} if record_rasters else self.fused_adds
+        batch = rows.stop - rows.start
+        pool = self.pool
+        if pool.batch != batch:
+            pool.clear(batch)  # buffers of another chunk size
         for step in self.steps.values():
-            step.start(rows.stop - rows.start)
+            step.start(batch)
         for t in range(timesteps):
             acts: dict[str, steps.Act] = {}
             for add_name in fuse:
                 self.steps[add_name].clear_buffer()
             last = t == timesteps - 1
-            for node in graph.nodes:
-                if not last and node.name not in self.every_step:
-                    continue
-                step = self.steps[node.name]
-                node_trace = trace.nodes[node.name]
-                if isinstance(node, ir.Input):
-                    x = batched[node.name]
-                    unchanged = t > 0 and np.array_equal(x[:, t], x[:, t - 1])
-                    act = step.feed(x[:, t], node_trace, rows, t, unchanged=unchanged)
-                else:
-                    act = step.run([acts[s] for s in node.inputs], node_trace, rows, t, fused=bool(fuse))
-                acts[node.name] = act
-                if node_trace.raster is not None:
-                    node_trace.raster[rows, t] = steps.to_torch_layout(act, graph.shapes[node.name], self.fixed)
+            for position, node in enumerate(graph.nodes):
+                if last or node.name in self.every_step:
+                    step = self.steps[node.name]
+                    node_trace = trace.nodes[node.name]
+                    if step.pooled:
+                        pool.lend(node.name, step, batch)
+                    if isinstance(node, ir.Input):
+                        x = batched[node.name]
+                        unchanged = t > 0 and np.array_equal(x[:, t], x[:, t - 1])
+                        act = step.feed(x[:, t], node_trace, rows, t, unchanged=unchanged)
+                    else:
+                        act = step.run([acts[s] for s in node.inputs], node_trace, rows, t, fused=bool(fuse))
+                    acts[node.name] = act
+                    if node_trace.raster is not None:
+                        node_trace.raster[rows, t] = steps.to_torch_layout(act, graph.shapes[node.name], self.fixed)
+                for name in self.release_after.get(position, ()):
+                    pool.take_back(name)
+                    acts.pop(name, None)  # its buffers now belong to the pool
             if out_steps == timesteps or last:
                 column = t if out_steps == timesteps else 0
                 for name in graph.outputs:
                     outputs[name][rows, column] = steps.to_torch_layout(acts[name], graph.shapes[name], self.fixed)
+            pool.take_back_all()
 
     def _check_inputs(self, inputs):
         names = self.graph.input_names
@@ -224,4 +244,4 @@ def _empty_node_trace(node, graph: Graph, batch: int, timesteps: int, record_ras
     event_channels = shape[0] if kind != "analog" else 0
     return NodeTrace.empty(node.name, node.op, kind, shape, in_kind, batch, timesteps,
                            per_channel_syn=per_channel_syn, event_channels=event_channels,
-                           raster_dtype=np.float32 if record_rasters else None)
+                           raster_dtype=np.float32 if record_rasters else None, event_map=False)

@@ -82,6 +82,10 @@ class Step:
 
     #: a step that may reuse its previous result when its inputs are unchanged (stateless, dense)
     cacheable = False
+    #: output buffers (out, idx, val) lent by the engine's BufferPool for one timestep, from the
+    #: node's run to its last consumer's, instead of owned: set by steps that write every entry
+    #: of ``out`` at every run and keep nothing in it across timesteps (spiking neurons)
+    pooled = False
 
     def __init__(self, node, graph: Graph, dtype, fixed, fused_adds):
         self.node = node
@@ -98,7 +102,8 @@ class Step:
         self.keeps_list = self.emits_events
         self.out_dtype = self._out_dtype()
         self.channels = hwc_dims(self.shape)[2]
-        self.event_acc = np.zeros(self.size, np.float64) if self.emits_events else None
+        self.event_acc = None  # [size] events per position over the run, made by start
+        self.event_dtype = np.float64  # set per run by the engine (see buffers.event_map_dtype)
         self.batch = 0
 
     def _out_dtype(self):
@@ -108,11 +113,16 @@ class Step:
 
     def start(self, batch: int):
         """Buffers for ``batch`` samples and fresh state (start of a chunk)."""
+        if self.event_acc is None and self.emits_events:
+            self.event_acc = np.zeros(self.size, self.event_dtype)  # handed to the last run's trace
         if batch != self.batch:
             self.batch = batch
-            self.out = np.zeros((batch, self.size), self.out_dtype)
-            self.idx = np.empty((batch, self.size), np.int64) if self.keeps_list else None
-            self.val = np.empty((batch, self.size), self.out_dtype) if self.keeps_list else None
+            if self.pooled:
+                self.out = self.idx = self.val = None
+            else:
+                self.out = np.zeros((batch, self.size), self.out_dtype)
+                self.idx = np.empty((batch, self.size), np.int64) if self.keeps_list else None
+                self.val = np.empty((batch, self.size), self.out_dtype) if self.keeps_list else None
             self.totals = np.zeros(batch, np.float64)
         # every step writes its whole output before reading it, except those that only clear
         # what they wrote last timestep: make their first clear a full one
@@ -121,9 +131,19 @@ class Step:
         self.reset_state()
 
     def buffer_bytes(self) -> int:
-        """Bytes of buffers and state per sample."""
+        """Bytes of owned buffers and state per sample (pooled buffers are counted by the pool)."""
+        if self.pooled:
+            return 0
         item = np.dtype(self.out_dtype).itemsize
         return self.size * (item + (8 + item if self.keeps_list else 0))
+
+    def pooled_specs(self, batch: int) -> list[tuple[str, tuple[int, int], np.dtype]]:
+        """(attribute, shape, dtype) of each buffer lent when :attr:`pooled`: ``out``, and the
+        event list ``idx``, ``val`` of a step that keeps one."""
+        specs = [("out", (batch, self.size), np.dtype(self.out_dtype))]
+        if self.keeps_list:
+            specs += [("idx", (batch, self.size), np.dtype(np.int64)), ("val", (batch, self.size), np.dtype(self.out_dtype))]
+        return specs
 
     def reset_state(self):
         pass
@@ -143,10 +163,16 @@ class Step:
         return Act(self.out, self.idx, self.val, n, 1.0 if self.fixed is not None else None, total=totals)
 
     def finalize(self, trace):
-        """Copy accumulated per-run maps into the trace (called once per run)."""
-        if self.event_acc is not None and trace.event_map is not None:
-            h, w, c = hwc_dims(self.shape)
-            acc = self.event_acc.reshape(h, w, c).transpose(2, 0, 1) if len(self.shape) == 3 else self.event_acc
+        """Give the run's accumulated event map to the trace (called once per run): the trace
+        takes the array itself (a torch-layout view of it), so the map exists once in memory."""
+        if self.event_acc is None:
+            return
+        h, w, c = hwc_dims(self.shape)
+        acc = self.event_acc.reshape(h, w, c).transpose(2, 0, 1) if len(self.shape) == 3 else self.event_acc
+        if trace.event_map is None:
+            trace.event_map = acc.reshape(self.shape)
+            self.event_acc = None  # a fresh one is made by the next run's start
+        else:
             trace.event_map += acc.reshape(trace.event_map.shape)
             self.event_acc.fill(0)
 
@@ -211,14 +237,15 @@ class SynapticStep(Step):
             bias = fixed.bias[node.name]
             self.w_dense = weight.astype(np.float64)
         else:
-            weight = node.weight.astype(dtype)
+            weight = node.weight.astype(dtype, copy=False)  # float32 weights are the IR's own array
             bias = None if node.bias is None else node.bias.astype(dtype)
             self.w_dense = weight
-        self.weight = weight
         self.bias = bias
         self.event_fed = self.in_kinds[0] != "analog"
         # a dense node writing its own buffer is a pure function of its input: reusable
         self.cacheable = not self.event_fed and self.fuse_into is None
+        # otherwise ``buffer`` rewrites out whole at every run (or scatters into the add's): lendable
+        self.pooled = not self.cacheable and self.kind == "analog"
         self.in_idx = None  # value lists of a sparse analog input (see ConvStep._sparse_input)
         self._prepare(weight)
 
@@ -251,10 +278,11 @@ class ConvStep(SynapticStep):
         g = node.groups
         cout_g = cout // g
         # wt[c, u, v, o] = W[group(c) * cout_g + o, c - group(c) * cin_g, u, v]
-        per_group = weight.reshape(g, cout_g, cin_g, kh, kw).transpose(0, 2, 3, 4, 1)
-        self.wt = np.ascontiguousarray(per_group.reshape(g * cin_g, kh, kw, cout_g))
         self.row_path = g == 1 and tuple(node.stride) == (1, 1)
         self.depthwise = g == cout and cin_g == 1
+        if not (self.row_path or self.depthwise):  # the general kernel's layout (the others have their own)
+            per_group = weight.reshape(g, cout_g, cin_g, kh, kw).transpose(0, 2, 3, 4, 1)
+            self.wt = np.ascontiguousarray(per_group.reshape(g * cin_g, kh, kw, cout_g))
         if self.depthwise:
             self.wdw = k.depthwise_weight_layout(weight)
         if self.row_path:
@@ -474,6 +502,7 @@ class NeuronStep(Step):
         self.state_dtype = np.int64 if fixed is not None else dtype
         self.in_unit = fixed.neuron_unit[node.name] if fixed is not None else None
         self.p = fixed.neuron_params(node) if fixed is not None else None
+        self.pooled = self.emits_events  # every neuron kernel writes all of out at every step
 
     def start(self, batch: int):
         if batch != self.batch:

@@ -61,7 +61,9 @@ class NodeTrace:
 
     @classmethod
     def empty(cls, name, op, kind, shape, in_kind, batch, timesteps, per_channel_syn=0,
-              event_channels=0, raster_dtype=None) -> "NodeTrace":
+              event_channels=0, raster_dtype=None, event_map: bool = True) -> "NodeTrace":
+        """Zeroed counts; ``event_map=False`` leaves the map to be given later (the engine hands
+        over its own accumulator, so that the map is never held twice)."""
         zeros = lambda: np.zeros((batch, timesteps), dtype=np.float64)  # noqa: E731
         counts = {f: zeros() for f in COUNT_FIELDS}
         trace = cls(name=name, op=op, kind=kind, shape=tuple(shape), in_kind=in_kind, **counts)
@@ -69,7 +71,8 @@ class NodeTrace:
             trace.syn_ops_per_channel = np.zeros((batch, timesteps, per_channel_syn), np.float64)
         if event_channels:
             trace.out_spikes_per_channel = np.zeros((batch, timesteps, event_channels), np.float64)
-            trace.event_map = np.zeros(shape, np.float64)
+            if event_map:
+                trace.event_map = np.zeros(shape, np.float64)
         if raster_dtype is not None:
             trace.raster = np.zeros((batch, timesteps) + tuple(shape), raster_dtype)
         return trace
@@ -122,7 +125,7 @@ class Trace:
             for f in COUNT_FIELDS + ("syn_ops_per_channel", "out_spikes_per_channel", "raster"):
                 arrays = [getattr(p, f) for p in parts]
                 joined[f] = None if arrays[0] is None else np.concatenate(arrays, axis=0)
-            event_map = None if node.event_map is None else sum(p.event_map for p in parts)
+            event_map = None if node.event_map is None else sum(p.event_map.astype(np.float64) for p in parts)
             out.nodes[name] = NodeTrace(name=name, op=node.op, kind=node.kind, shape=node.shape,
                                         in_kind=node.in_kind, event_map=event_map, **joined)
         return out
