@@ -5,14 +5,14 @@ import argparse
 import sys
 
 from ..errors import NeurosimError
-from . import chips_cmd, claims_cmd, compare_cmd, run_cmd, data_cmd, import_authors_cmd, import_cmd, models_cmd, nir_cmd, simulate_cmd, sparsity_cmd, sweep_cmd, train_cmd
+from . import calibrate_cmd, chips_cmd, claims_cmd, compare_cmd, run_cmd, data_cmd, import_authors_cmd, import_cmd, models_cmd, nir_cmd, simulate_cmd, sparsity_cmd, sweep_cmd, train_cmd
 
 COMMANDS = {"simulate": simulate_cmd, "sweep": sweep_cmd, "compare": compare_cmd, "sparsity": sparsity_cmd, "chips": chips_cmd,
             "models": models_cmd,
             "data": data_cmd,
             "train": train_cmd.train_command, "export": train_cmd.export_command, "eval": train_cmd.eval_command,
             "import-nir": nir_cmd.import_command, "export-nir": nir_cmd.export_command, "run": run_cmd,
-            "claims": claims_cmd, "import-torch": import_cmd.import_torch_command,
+            "claims": claims_cmd, "calibrate": calibrate_cmd, "import-torch": import_cmd.import_torch_command,
             "import-spikeyolo": import_authors_cmd.spikeyolo_command,
             "import-emsyolo": import_authors_cmd.emsyolo_command}
 
