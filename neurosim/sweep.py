@@ -4,6 +4,7 @@ and are saved one file per point as they finish, so a rerun computes only the mi
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -95,37 +96,47 @@ def run_point(point: SweepPoint) -> dict:
 SCHEDULER_TIMEOUT_S = 10
 
 
+@contextlib.contextmanager
+def dask_client(workers: int = 2, scheduler: str | None = None):
+    """A Dask client: of the scheduler at ``scheduler``, else of a local cluster of ``workers``
+    single-threaded processes (closed on exit)."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, ValueError, TypeError) as exc:  # a malformed address, or nothing listening there
+            raise NeurosimError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc})") from None
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.CRITICAL)
+        client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def run_sweep(points: list[SweepPoint], out_dir, workers: int = 2, scheduler: str | None = None,
               quiet: bool = False) -> tuple[list[dict], list[str]]:
     """Run the points not yet saved under ``out_dir/points``; return (all rows, keys computed now)."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
     from tqdm import tqdm
 
     point_dir = Path(out_dir) / "points"
     todo = [p for p in points if not (point_dir / f"{p.key}.json").is_file()]
     computed = []
     if todo:
-        if scheduler:
-            try:
-                client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
-            except (OSError, ValueError, TypeError) as exc:  # a malformed address, or nothing listening there
-                raise NeurosimError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc})") from None
-            cluster = None
-        else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.CRITICAL)
-            client = Client(cluster)
-        try:
+        with dask_client(workers, scheduler) as client:
             point_dir.mkdir(parents=True, exist_ok=True)
             futures = client.map(run_point, todo, pure=False)
             for future in tqdm(as_completed(futures), total=len(futures), desc="sweep", disable=quiet):
                 row = future.result()
                 write_text_atomic(point_dir / f"{row['key']}.json", json.dumps(row, indent=1) + "\n")
                 computed.append(row["key"])
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
     rows = [json.loads((point_dir / f"{p.key}.json").read_text()) for p in points]
     return rows, computed
 

@@ -25,8 +25,9 @@ def add_input_arguments(p, model_help: str = "model: a folder (graph.json + weig
     p.add_argument("model", help=model_help)
     p.add_argument("--T", type=values.count, help="timesteps (default: the model's own T, else 4)")
     p.add_argument("--D", type=values.count, help="I-LIF integer spike limit at inference (default: the model's own D)")
-    p.add_argument("--images", type=values.count, default=None,
-                   help="number of samples (default: 8 from a trained model's test split, else 1)")
+    p.add_argument("--images", type=values.count_or_all, default=None,
+                   help="number of samples, or 'all' of the test split or input file (default: 8 from a trained "
+                        "model's test split, else 1)")
     p.add_argument("--data", type=values.in_dir, help="root of a dataset of the kind the model was trained on; its test split is "
                                   "simulated (default: the model's own, generated if missing)")
     p.add_argument("--input", type=values.in_file, help=".npy file with inputs [B, T, *shape] (default: a seeded synthetic input)")
@@ -69,7 +70,7 @@ def model_inputs(graph, timesteps: int | None, images: int | None, input_file: s
     With an input file, ``timesteps`` (if given) must equal the file's T, ``images`` (if given)
     takes the first that many samples, and ``seed`` / ``data_root`` are refused (they choose
     other inputs), so no value the user typed is ignored."""
-    if (timesteps is not None and timesteps < 1) or (images is not None and images < 1):
+    if (timesteps is not None and timesteps < 1) or (images not in (None, "all") and images < 1):
         raise NeurosimError("--T and --images must be at least 1")
     if input_file:
         for given, flag in ((data_root, "--data"), (seed, "--seed")):
@@ -82,7 +83,7 @@ def model_inputs(graph, timesteps: int | None, images: int | None, input_file: s
         if timesteps is not None and x.shape[1] != timesteps:
             raise NeurosimError(f"--T {timesteps} differs from the T = {x.shape[1]} of input file {input_file} "
                                 f"(shape [B, T, ...] = {list(x.shape)}); drop --T or give a file with T = {timesteps}")
-        if images is not None:
+        if images not in (None, "all"):
             if images > x.shape[0]:
                 raise NeurosimError(f"--images {images} asks for more samples than input file {input_file} holds "
                                     f"({x.shape[0]})")
@@ -96,11 +97,21 @@ def model_inputs(graph, timesteps: int | None, images: int | None, input_file: s
                             "give other inputs with --input")
     if trained:
         dataset = _model_dataset(graph, timesteps, data_root)
-        if images is not None and images > len(dataset):
-            raise NeurosimError(f"--images {images} asks for more images than the test split holds ({len(dataset)})")
-        n = min(images or 8, len(dataset))
+        n = split_images(images, len(dataset))
         return np.stack([dataset[i][0] for i in range(n)]), dataset
+    if images == "all":
+        raise NeurosimError("--images all takes every sample of a dataset or input file, and this model reads "
+                            "neither (give --input, or a trained detector)")
     return example_input(graph, timesteps, images or 1, seed), None
+
+
+def split_images(images, available: int) -> int:
+    """How many test images ``--images`` asks for (default 8, 'all'), at most what the split holds."""
+    if images == "all":
+        return available
+    if images is not None and images > available:
+        raise NeurosimError(f"--images {images} asks for more images than the test split holds ({available})")
+    return min(images or 8, available)
 
 
 def _note_input_T(graph, x, timesteps) -> None:

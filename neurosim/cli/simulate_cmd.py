@@ -28,6 +28,12 @@ def add_parser(sub):
     p.add_argument("--out", type=values.out_dir, help="directory for report.json, layers.csv, cores.csv and energy.png (with --chip)")
     p.add_argument("--precision", choices=["float32", "float64"], default="float32")
     p.add_argument("--json", action="store_true", help="print the per-layer counts (or the chip report) as JSON")
+    dist = p.add_argument_group("a whole dataset on a Dask cluster (a trained detector's test split; needs --out, "
+                                "where its shards are kept, so that a killed run resumes)")
+    dist.add_argument("--workers", type=values.count, help="spread the images over this many local Dask workers")
+    dist.add_argument("--scheduler", type=values.name, help="address of an existing Dask scheduler to spread them over")
+    dist.add_argument("--shard-size", type=values.count, default=16,
+                      help="images per task (default 16); each finished shard is kept under OUT/shards")
     p.set_defaults(func=run)
 
 
@@ -37,26 +43,61 @@ def run(args) -> int:
         import neurosim.hw as hw
 
         chip = hw.hardware_model(args.chip)  # an unknown chip fails here, before simulating
-    graph, x, dataset, result = simulate_model(args, precision=args.precision)
-    accuracy = detection_accuracy(graph, dataset, result) if dataset is not None else None
+    if args.workers or args.scheduler:
+        graph, trace, accuracy = _simulate_on_cluster(args)
+    else:
+        graph, x, dataset, result = simulate_model(args, precision=args.precision)
+        trace = result.trace
+        accuracy = detection_accuracy(graph, dataset, result) if dataset is not None else None
     if chip is not None:
-        return _cost_on_chip(args, chip, graph, result.trace, accuracy)
-    rows = layer_rows(graph, result.trace)
+        return _cost_on_chip(args, chip, graph, trace, accuracy)
+    rows = layer_rows(graph, trace)
     if args.json:
-        print(json.dumps({"model": args.model, "batch": result.trace.batch, "timesteps": result.trace.timesteps,
+        print(json.dumps({"model": args.model, "batch": trace.batch, "timesteps": trace.timesteps,
                           "accuracy": accuracy, "layers": rows}, indent=1))
         return 0
     print(f"{graph.metadata.get('name', args.model)}: {len(graph)} nodes, {graph.parameter_count():,} parameters, "
-          f"B={result.trace.batch}, T={result.trace.timesteps}")
+          f"B={trace.batch}, T={trace.timesteps}")
     print(format_table(rows, [("name", "node"), ("op", "op"), ("kind", "out"), ("events_in", "events in"),
                               ("events_out", "events out"), ("firing_rate", "rate"), ("syn_ops", "syn ops"),
                               ("macs", "MACs"), ("neuron_updates", "neuron upd")]))
-    totals = result.trace.totals()
-    print(f"total per sample: {totals['syn_ops'] / result.trace.batch:,.0f} synaptic ops, "
-          f"{totals['macs'] / result.trace.batch:,.0f} MACs, {totals['out_spikes'] / result.trace.batch:,.0f} events")
+    totals = trace.totals()
+    print(f"total per sample: {totals['syn_ops'] / trace.batch:,.0f} synaptic ops, "
+          f"{totals['macs'] / trace.batch:,.0f} MACs, {totals['out_spikes'] / trace.batch:,.0f} events")
     if accuracy:
         print(f"mAP@50 {accuracy['map50']:.3f}, mAP@50:95 {accuracy['map']:.3f} on {accuracy['images']} test images")
     return 0
+
+
+def _simulate_on_cluster(args):
+    """(graph, merged trace, accuracy) of the test split's images spread over Dask (see neurosim.scaleout)."""
+    import sys
+
+    from ..errors import NeurosimError
+    from ..scaleout import dataset_accuracy, dataset_root, open_dataset, plan_shards, run_dataset
+    from ..shipped import resolve_model
+    from .common import split_images
+
+    flags = "--workers" if args.workers else "--scheduler"
+    for given, flag in ((args.input, "--input"), (args.seed, "--seed")):
+        if given is not None:
+            raise NeurosimError(f"{flags} simulates a dataset's test split, and {flag} gives other inputs: drop {flag}")
+    if args.model.startswith("example:"):
+        raise NeurosimError(f"{flags} simulates a trained detector's test split; {args.model} has none")
+    if not args.out:
+        raise NeurosimError(f"{flags} keeps its finished shards under --out (so that a killed run resumes): give --out")
+    model = resolve_model(args.model).resolve()
+    graph, dataset, T = open_dataset(str(model), args.T, args.D, args.data)
+    images = split_images(args.images, len(dataset))
+    shards = plan_shards(str(model), dataset_root(graph, args.data), T, args.D, images, args.shard_size,
+                         args.precision)
+    trace, detections, computed = run_dataset(shards, args.out, workers=args.workers or 2, scheduler=args.scheduler,
+                                              quiet=args.quiet or args.json)
+    accuracy, why_not = dataset_accuracy(dataset, detections, complete=images == len(dataset))
+    print(f"neurosim: {images} images in {len(shards)} shards ({len(computed)} computed now, "
+          f"{len(shards) - len(computed)} reused from {args.out})" + (f"; no mAP: {why_not}" if why_not else ""),
+          file=sys.stderr)
+    return graph, trace, accuracy
 
 
 def _cost_on_chip(args, model, graph, trace, accuracy) -> int:

@@ -41,6 +41,13 @@ count = integer(minimum=1)
 seed = integer(minimum=0)
 
 
+def count_or_all(text: str):
+    """A count (an integer of at least 1), or ``all``."""
+    if text.strip() == "all":
+        return "all"
+    return count(text)
+
+
 def positive_float(text: str) -> float:
     """A finite number > 0 (a time step, a duration)."""
     try:
