@@ -60,14 +60,14 @@ def plan_shards(model: str, data_root: str | None, T: int, D: int | None, images
 
 def open_dataset(model: str, T: int | None, D: int | None, data_root: str | None):
     """(graph with D applied, the test split the model reads at T, T); T None: the model's own."""
-    from .cli.common import _model_dataset, with_D
+    from .cli.common import model_dataset, with_D
     from .ir import load_graph
 
     graph = with_D(load_graph(model), D, model)
     if not ("training" in graph.metadata and "detection" in graph.metadata):
         raise NeurosimError(f"{model} is not a trained detector: a dataset run needs the model card's dataset")
     T = T or int(graph.metadata.get("T", 4))
-    return graph, _model_dataset(graph, T, data_root), T
+    return graph, model_dataset(graph, T, data_root), T
 
 
 def dataset_root(graph, data_root: str | None) -> str:

@@ -24,7 +24,7 @@ MODELS_ENV = "NEUROSIM_MODELS"
 
 def _resource_dir(name: str) -> Path:
     """``neurosim/_shipped/<name>`` if the installed package has it, else ``<checkout>/<name>``."""
-    packaged = resources.files("neurosim").joinpath("_shipped", name)
+    packaged = resources.files("neurosim").joinpath("_shipped").joinpath(name)  # one name per call: Python 3.10
     if packaged.is_dir():
         return Path(str(packaged))
     return Path(__file__).resolve().parent.parent / name

@@ -96,7 +96,7 @@ def model_inputs(graph, timesteps: int | None, images: int | None, input_file: s
         raise NeurosimError("--data needs a trained detector (its card says which kind of dataset it reads); "
                             "give other inputs with --input")
     if trained:
-        dataset = _model_dataset(graph, timesteps, data_root)
+        dataset = model_dataset(graph, timesteps, data_root)
         n = split_images(images, len(dataset))
         return np.stack([dataset[i][0] for i in range(n)]), dataset
     if images == "all":
@@ -136,7 +136,7 @@ def _load_input_file(path: Path) -> np.ndarray:
     return x
 
 
-def _model_dataset(graph, timesteps: int, data_root: str | None = None):
+def model_dataset(graph, timesteps: int, data_root: str | None = None):
     """The test split of the dataset a trained model records in its metadata (generated if
     missing), or of the set at ``data_root`` (which must exist, of the same kind)."""
     from ..train.config import load_config
