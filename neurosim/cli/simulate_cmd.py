@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 from ..examples import EXAMPLES
+from ..report.counts import node_rows
 from . import values
 from .common import add_input_arguments, detection_accuracy, simulate_model
 from .tables import format_table
@@ -44,33 +45,40 @@ def run(args) -> int:
 
         chip = hw.hardware_model(args.chip)  # an unknown chip fails here, before simulating
     if args.workers or args.scheduler:
-        graph, trace, accuracy = _simulate_on_cluster(args)
-    else:
-        graph, x, dataset, result = simulate_model(args, precision=args.precision)
-        trace = result.trace
-        accuracy = detection_accuracy(graph, dataset, result) if dataset is not None else None
+        graph, dataset_run, report, accuracy = _simulate_on_cluster(args)
+        if report is not None:
+            return _write_report(args, graph, report, accuracy)
+        return _print_counts(args, graph, dataset_run.node_rows(graph), dataset_run.images,
+                             int(dataset_run.shards[0].T), accuracy)
+    graph, x, dataset, result = simulate_model(args, precision=args.precision)
+    trace = result.trace
+    accuracy = detection_accuracy(graph, dataset, result) if dataset is not None else None
     if chip is not None:
-        return _cost_on_chip(args, chip, graph, trace, accuracy)
-    rows = layer_rows(graph, trace)
+        return _write_report(args, graph, chip.cost(trace, chip.place(graph), graph), accuracy)
+    return _print_counts(args, graph, node_rows(graph, trace), trace.batch, trace.timesteps, accuracy)
+
+
+def _print_counts(args, graph, rows, batch, timesteps, accuracy) -> int:
     if args.json:
-        print(json.dumps({"model": args.model, "batch": trace.batch, "timesteps": trace.timesteps,
+        print(json.dumps({"model": args.model, "batch": batch, "timesteps": timesteps,
                           "accuracy": accuracy, "layers": rows}, indent=1))
         return 0
     print(f"{graph.metadata.get('name', args.model)}: {len(graph)} nodes, {graph.parameter_count():,} parameters, "
-          f"B={trace.batch}, T={trace.timesteps}")
+          f"B={batch}, T={timesteps}")
     print(format_table(rows, [("name", "node"), ("op", "op"), ("kind", "out"), ("events_in", "events in"),
                               ("events_out", "events out"), ("firing_rate", "rate"), ("syn_ops", "syn ops"),
                               ("macs", "MACs"), ("neuron_updates", "neuron upd")]))
-    totals = trace.totals()
-    print(f"total per sample: {totals['syn_ops'] / trace.batch:,.0f} synaptic ops, "
-          f"{totals['macs'] / trace.batch:,.0f} MACs, {totals['out_spikes'] / trace.batch:,.0f} events")
+    total = lambda key: sum(r[key] for r in rows if r[key] != "-")  # noqa: E731
+    print(f"total per sample: {total('syn_ops'):,.0f} synaptic ops, "
+          f"{total('macs'):,.0f} MACs, {total('events_out'):,.0f} events")
     if accuracy:
         print(f"mAP@50 {accuracy['map50']:.3f}, mAP@50:95 {accuracy['map']:.3f} on {accuracy['images']} test images")
     return 0
 
 
 def _simulate_on_cluster(args):
-    """(graph, merged trace, accuracy) of the test split's images spread over Dask (see neurosim.scaleout)."""
+    """(graph, the run, its report on --chip or None, accuracy) of the test split's images spread
+    over Dask (see neurosim.scaleout)."""
     import sys
 
     from ..errors import NeurosimError
@@ -91,19 +99,19 @@ def _simulate_on_cluster(args):
     images = split_images(args.images, len(dataset))
     shards = plan_shards(str(model), dataset_root(graph, args.data), T, args.D, images, args.shard_size,
                          args.precision)
-    trace, detections, computed = run_dataset(shards, args.out, workers=args.workers or 2, scheduler=args.scheduler,
-                                              quiet=args.quiet or args.json)
-    accuracy, why_not = dataset_accuracy(dataset, detections, complete=images == len(dataset))
+    run, report = run_dataset(shards, args.out, workers=args.workers or 2, scheduler=args.scheduler,
+                              quiet=args.quiet or args.json, chip=args.chip)
+    computed = run.computed
+    accuracy, why_not = dataset_accuracy(dataset, run.detections(), complete=images == len(dataset))
     print(f"neurosim: {images} images in {len(shards)} shards ({len(computed)} computed now, "
           f"{len(shards) - len(computed)} reused from {args.out})" + (f"; no mAP: {why_not}" if why_not else ""),
           file=sys.stderr)
-    return graph, trace, accuracy
+    return graph, run, report, accuracy
 
 
-def _cost_on_chip(args, model, graph, trace, accuracy) -> int:
+def _write_report(args, graph, report, accuracy) -> int:
     from ..report import write_csv, write_json
 
-    report = model.cost(trace, model.place(graph), graph)
     totals = report.totals()
     if args.json:
         doc = report.to_dict()
@@ -140,18 +148,3 @@ def summary_lines(report, totals, accuracy) -> str:
     if accuracy:
         lines.append(f"mAP@50 {accuracy['map50']:.3f}, mAP@50:95 {accuracy['map']:.3f} on {accuracy['images']} test images")
     return "\n".join(lines)
-
-
-def layer_rows(graph, trace) -> list[dict]:
-    """Per-node totals over samples and timesteps, divided by the number of samples."""
-    rows = []
-    per = 1.0 / trace.batch
-    for node in graph.nodes:
-        nt = trace[node.name]
-        rows.append({"name": node.name, "op": node.op, "kind": nt.kind,
-                     "events_in": nt.total("in_spikes") * per if nt.in_kind not in (None, "analog") else "-",
-                     "events_out": nt.total("out_spikes") * per if nt.kind != "analog" else "-",
-                     "firing_rate": nt.firing_rate() if nt.kind != "analog" else "-",
-                     "syn_ops": nt.total("syn_ops") * per, "macs": nt.total("macs") * per,
-                     "neuron_updates": nt.total("neuron_updates") * per})
-    return rows

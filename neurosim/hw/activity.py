@@ -119,6 +119,9 @@ class LayerShares:
 
     n_cores: int
     terms: dict[str, list[tuple[np.ndarray, np.ndarray]]]
+    #: [S] each core's output events over the run, split by the event map alone (zeros without
+    #: neurons): what the run's events per core sum to, whichever samples the trace holds
+    run_out_events: np.ndarray | None = None
 
 
 def layer_shares(layer: Layer, boxes: np.ndarray, graph: Graph, trace, cache: dict | None = None) -> LayerShares:
@@ -143,18 +146,24 @@ def layer_shares(layer: Layer, boxes: np.ndarray, graph: Graph, trace, cache: di
         by_ops = ops if ops.sum() > 0 else sizes
         terms["syn_ops"].append((nt.syn_ops, fractions(weights, fallback=by_ops)))
         terms["events_in"].append((nt.in_spikes, fractions(by_ops, fallback=sizes)))
+    run_out = np.zeros(len(sizes))
     if layer.neuron:
         nt = trace.nodes[layer.neuron]
-        out_shares = plan.size_shares if one or nt.event_map is None else _out_shares(layer, plan, nt)
+        if one or nt.event_map is None:
+            out_shares = map_shares = plan.size_shares
+        else:
+            out_shares, map_shares = _out_shares(layer, plan, nt)
+        run_out = float(nt.out_spikes.sum()) * map_shares
         terms["neuron_updates"].append((nt.neuron_updates, plan.size_shares))
         terms["active_neurons"].append((nt.active_neurons, plan.size_shares))
         terms["out_events"].append((nt.out_spikes, out_shares))
         terms["fired"].append((nt.out_nonzero, out_shares))
-    return LayerShares(len(sizes), terms)
+    return LayerShares(len(sizes), terms, run_out)
 
 
-def _out_shares(layer: Layer, plan: LayerPlan, nt) -> np.ndarray:
-    """Shares of the layer's output events, from its event map and per-channel counts."""
+def _out_shares(layer: Layer, plan: LayerPlan, nt) -> tuple[np.ndarray, np.ndarray]:
+    """Shares of the layer's output events, from its event map and per-channel counts (per
+    sample and step where they are known), and from its event map alone ([S])."""
     M = plan.grid.reduce(nt.event_map)
     M = M.reshape(len(M), -1)                                # [C, row ranges x column ranges]
     window = M[:, plan.cell] * plan.holds                    # [C, S]: channel c's events in box j
@@ -168,7 +177,8 @@ def _out_shares(layer: Layer, plan: LayerPlan, nt) -> np.ndarray:
         weights = per_ch @ channel_shares
     else:
         weights = in_box
-    return fractions(weights, fallback=in_box if in_box.sum() > 0 else plan.sizes)
+    fallback = in_box if in_box.sum() > 0 else plan.sizes
+    return fractions(weights, fallback=fallback), fractions(fallback)
 
 
 def core_activity(layer: Layer, boxes: np.ndarray, graph: Graph, trace, cache: dict | None = None) -> CoreActivity:

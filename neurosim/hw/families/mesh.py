@@ -365,13 +365,15 @@ class MeshBase(HardwareModel):
         layout, hop = placement.layout, self.hop_costs()
         chips = max(1, placement.chips or 1)
         geo = mesh_geometry(placement, chips)
-        chip = chip_activity([layer_shares(l, geo.boxes[l.name], graph, trace, placement.cache)
-                              for l in dec.placed], B, T)                       # [B, T, all cores]
+        shares = [layer_shares(l, geo.boxes[l.name], graph, trace, placement.cache) for l in dec.placed]
+        chip = chip_activity(shares, B, T)                                       # [B, T, all cores]
         chip.totals_source = functools.lru_cache(maxsize=None)(lambda c: geo.core_sums(getattr(chip, c)))
         route_e, injected, stats, links = self._routes(trace, geo, hop, layout, chips)
 
-        # timeline: layer at depth d handles data step t at chip step t + d
-        out_tot = chip.core_totals("out_events")
+        # timeline: layer at depth d handles data step t at chip step t + d. Packets per output
+        # event of each core, from the event map alone (as the packets are): the same ratio for
+        # every sample, whichever samples the trace holds (a shard of a dataset run, or all)
+        out_tot = np.concatenate([s.run_out_events for s in shares]) if shares else np.zeros(0)
         ratio = np.divide(injected, out_tot, out=np.zeros_like(out_tot), where=out_tot > 0)
         busy = self.busy(chip, chip.out_events * ratio)                           # [B, T, all cores]
         layer_busy = geo.layer_max(busy)                                           # [B, T, layers]
