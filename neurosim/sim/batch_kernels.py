@@ -130,39 +130,40 @@ def gather_values(out, out_idx, n, out_val):
 
 # ---------------------------------------------------------------------------------- neurons
 # Each driver fills n[b] (events), total[b] (sum of spike values) and active[b] (neurons whose
-# charge was nonzero).
+# charge was nonzero); the LIF and I-LIF drivers also nonzero[b] (nonzero input currents,
+# counted in the same pass over X).
 
 
 @njit(cache=True)
 def lif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, threshold, reset_value, hard_reset, strict,
-             decay_input, lo, hi, saturate, delayed, n, total, active):
+             decay_input, lo, hi, saturate, delayed, n, total, active, nonzero):
     for b in range(X.shape[0]):
-        n[b], total[b], active[b] = k.lif_step(X[b], V[b], out[b], out_idx[b], out_val[b], decay, one_minus_decay,
+        n[b], total[b], active[b], nonzero[b] = k.lif_step(X[b], V[b], out[b], out_idx[b], out_val[b], decay, one_minus_decay,
                                                threshold, reset_value, hard_reset, strict, decay_input, lo, hi,
                                                saturate, delayed)
 
 
 @njit(cache=True)
 def lif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, threshold, reset_value, hard_reset, strict,
-                   decay_input, lo, hi, delayed, n, total, active):
+                   decay_input, lo, hi, delayed, n, total, active, nonzero):
     for b in range(X.shape[0]):
-        n[b], total[b], active[b] = k.lif_step_fixed(X[b], V[b], out[b], out_idx[b], out_val[b], decay_q,
+        n[b], total[b], active[b], nonzero[b] = k.lif_step_fixed(X[b], V[b], out[b], out_idx[b], out_val[b], decay_q,
                                                      decay_shift, threshold, reset_value, hard_reset, strict,
                                                      decay_input, lo, hi, delayed)
 
 
 @njit(cache=True)
-def ilif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, max_spike, decay_input, n, total, active):
+def ilif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, max_spike, decay_input, n, total, active, nonzero):
     for b in range(X.shape[0]):
-        n[b], total[b], active[b] = k.ilif_step(X[b], V[b], out[b], out_idx[b], out_val[b], decay, one_minus_decay,
+        n[b], total[b], active[b], nonzero[b] = k.ilif_step(X[b], V[b], out[b], out_idx[b], out_val[b], decay, one_minus_decay,
                                                 max_spike, decay_input)
 
 
 @njit(cache=True)
 def ilif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, one, max_spike, decay_input, lo, hi,
-                    n, total, active):
+                    n, total, active, nonzero):
     for b in range(X.shape[0]):
-        n[b], total[b], active[b] = k.ilif_step_fixed(X[b], V[b], out[b], out_idx[b], out_val[b], decay_q,
+        n[b], total[b], active[b], nonzero[b] = k.ilif_step_fixed(X[b], V[b], out[b], out_idx[b], out_val[b], decay_q,
                                                       decay_shift, one, max_spike, decay_input, lo, hi)
 
 
@@ -188,5 +189,6 @@ def cuba_step(X, current, V, out, out_idx, out_val, syn_decay, syn_gain, mem_dec
 
 
 def counts(batch: int):
-    """Fresh (n, total, active) result arrays for a neuron driver."""
-    return np.zeros(batch, np.int64), np.zeros(batch, np.float64), np.zeros(batch, np.int64)
+    """Fresh (n, total, active, nonzero) result arrays for a neuron driver."""
+    return (np.zeros(batch, np.int64), np.zeros(batch, np.float64), np.zeros(batch, np.int64),
+            np.zeros(batch, np.int64))

@@ -553,6 +553,7 @@ def lif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, threshold, res
     """LIF (and IF with decay = 1). ``H = decay V + X`` or ``H = V + (X - V)(1 - decay)``;
     ``delayed`` (soft-delayed reset): ``H -= threshold [V > threshold]`` and ``V = H``."""
     active = 0
+    nonzero = 0
     equal_fires = not strict
     for i in range(X.shape[0]):
         # every choice is a select, not a branch, so that the loop vectorizes
@@ -567,13 +568,14 @@ def lif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, threshold, res
         h_sat = min(max(h, lo), hi)
         h = h_sat if saturate else h
         active += h != 0
+        nonzero += x != 0
         fire = (h > threshold) | (equal_fires & (h == threshold))
         out[i] = 1 if fire else 0
         soft = h - threshold
         after = reset_value if hard_reset else soft
         V[i] = after if (fire & (not delayed)) else h
     n = _compact_nonzero(out, out_idx, out_val, True)
-    return n, n, active
+    return n, n, active, nonzero
 
 
 @njit(cache=True)
@@ -583,6 +585,7 @@ def lif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, threshold,
     (minus the threshold where ``delayed`` and ``V`` fired), saturated to [lo, hi]. The shift is
     arithmetic (rounds toward -inf)."""
     active = 0
+    nonzero = 0
     for i in range(X.shape[0]):
         v = V[i]
         if decay_input:
@@ -593,6 +596,7 @@ def lif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, threshold,
             h -= threshold
         h = min(max(h, lo), hi)
         active += h != 0
+        nonzero += X[i] != 0
         fire = (h > threshold) if strict else (h >= threshold)
         out[i] = 1 if fire else 0
         if delayed:
@@ -600,7 +604,7 @@ def lif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, threshold,
         else:
             V[i] = (reset_value if hard_reset else h - threshold) if fire else h
     n = _compact_nonzero(out, out_idx, out_val, True)
-    return n, n, active
+    return n, n, active, nonzero
 
 
 @njit(cache=True)
@@ -608,6 +612,7 @@ def ilif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, max_spike, de
     """I-LIF: ``S = round_half_even(clamp(H, 0, D))``, ``V = H - S``."""
     total = 0
     active = 0
+    nonzero = 0
     for i in range(X.shape[0]):
         v = V[i]
         x = X[i]
@@ -615,13 +620,14 @@ def ilif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, max_spike, de
         h_de = decay * v + x
         h = h_in if decay_input else h_de  # a select, not a branch: the loop vectorizes
         active += h != 0
+        nonzero += x != 0
         c = min(max(h, 0), max_spike)
         s = np.rint(c)
         out[i] = s
         V[i] = h - s
         total += int(s)
     n = _compact_nonzero(out, out_idx, out_val, False)
-    return n, total, active
+    return n, total, active, nonzero
 
 
 @njit(cache=True)
@@ -631,6 +637,7 @@ def ilif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, one, max_
     ``S = round_half_even(clamp(H, 0, D one) / one)``, ``V = H - S one``."""
     total = 0
     active = 0
+    nonzero = 0
     half = one // 2
     top = max_spike * one
     f = 0
@@ -646,6 +653,7 @@ def ilif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, one, max_
                 h = ((v * decay_q) >> decay_shift) + X[i]
             h = min(max(h, lo), hi)
             active += h != 0
+            nonzero += X[i] != 0
             c = min(max(h, 0), top)
             q = c >> f
             r = c & mask
@@ -662,6 +670,7 @@ def ilif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, one, max_
                 h = ((v * decay_q) >> decay_shift) + X[i]
             h = min(max(h, lo), hi)
             active += h != 0
+            nonzero += X[i] != 0
             c = min(max(h, 0), top)
             q = c // one
             r = c - q * one
@@ -670,7 +679,7 @@ def ilif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, one, max_
             V[i] = h - q * one
             total += q
     n = _compact_nonzero(out, out_idx, out_val, False)
-    return n, total, active
+    return n, total, active, nonzero
 
 
 @njit(cache=True)

@@ -522,18 +522,23 @@ class NeuronStep(Step):
             return x.dense.astype(self.dtype)
         return x.dense
 
+    #: fire() counts the nonzero input currents itself, in its pass over them
+    counts_input = False
+
     def run(self, inputs, trace, rows, t, fused=False) -> Act:
         X = self.current(inputs[0])
-        trace.in_nonzero[rows, t] = bk.count_nonzero_rows(X)
-        n, total, active = bk.counts(self.batch)
-        self.fire(X, n, total, active)
+        n, total, active, nonzero = bk.counts(self.batch)
+        self.fire(X, n, total, active, nonzero)
+        trace.in_nonzero[rows, t] = nonzero if self.counts_input else bk.count_nonzero_rows(X)
         trace.neuron_updates[rows, t] = self.size
         trace.active_neurons[rows, t] = active
         return self.emit(n, trace, rows, t)
 
 
 class LIFStep(NeuronStep):
-    def fire(self, X, n, total, active):
+    counts_input = True
+
+    def fire(self, X, n, total, active, nonzero):
         node, d = self.node, self.dtype
         decay = getattr(node, "decay", 1.0)
         decay_input = getattr(node, "decay_input", False)
@@ -542,29 +547,32 @@ class LIFStep(NeuronStep):
         strict = node.compare == ">"
         if self.fixed is None:
             bk.lif_step(X, self.V, self.out, self.idx, self.val, d(decay), d(1.0 - decay), d(node.threshold),
-                        d(node.reset_value), hard, strict, decay_input, d(0), d(0), False, delayed, n, total, active)
+                        d(node.reset_value), hard, strict, decay_input, d(0), d(0), False, delayed, n, total, active,
+                        nonzero)
             return
         p = self.p
         bk.lif_step_fixed(X, self.V, self.out, self.idx, self.val, p["keep_q"] if decay_input else p["decay_q"],
                           p["decay_shift"], p["threshold"], p["reset_value"], hard, strict, decay_input, p["lo"],
-                          p["hi"], delayed, n, total, active)
+                          p["hi"], delayed, n, total, active, nonzero)
 
 
 class ILIFStep(NeuronStep):
-    def fire(self, X, n, total, active):
+    counts_input = True
+
+    def fire(self, X, n, total, active, nonzero):
         node, d = self.node, self.dtype
         if self.fixed is None:
             bk.ilif_step(X, self.V, self.out, self.idx, self.val, d(node.decay), d(1.0 - node.decay),
-                         d(node.max_spike), node.decay_input, n, total, active)
+                         d(node.max_spike), node.decay_input, n, total, active, nonzero)
             return
         p = self.p
         bk.ilif_step_fixed(X, self.V, self.out, self.idx, self.val,
                            p["keep_q"] if node.decay_input else p["decay_q"], p["decay_shift"], p["one"],
-                           node.max_spike, node.decay_input, p["lo"], p["hi"], n, total, active)
+                           node.max_spike, node.decay_input, p["lo"], p["hi"], n, total, active, nonzero)
 
 
 class HoyerStep(NeuronStep):
-    def fire(self, X, n, total, active):
+    def fire(self, X, n, total, active, nonzero):
         node = self.node
         if self.fixed is None:
             scaled = X / self.dtype(node.clip)
@@ -596,7 +604,7 @@ class ThresholdStep(NeuronStep):
         else:
             self.thr = per_neuron_values(self.p["thresholds"], self.shape, np.int64)
 
-    def fire(self, X, n, total, active):
+    def fire(self, X, n, total, active, nonzero):
         bk.heaviside_step(X, self.out, self.idx, self.val, self.thr, n, total, active)
 
 
@@ -637,7 +645,7 @@ class CubaStep(NeuronStep):
         self.V.fill(0)
         self.I.fill(0)
 
-    def fire(self, X, n, total, active):
+    def fire(self, X, n, total, active, nonzero):
         bk.cuba_step(X, self.I, self.V, self.out, self.idx, self.val, *self.params, self.spiking, self.reset_mode,
                      n, total, active)
 
@@ -646,8 +654,8 @@ class CubaStep(NeuronStep):
             return super().run(inputs, trace, rows, t, fused)
         X = self.current(inputs[0])
         trace.in_nonzero[rows, t] = bk.count_nonzero_rows(X)
-        n, total, active = bk.counts(self.batch)
-        self.fire(X, n, total, active)
+        n, total, active, nonzero = bk.counts(self.batch)
+        self.fire(X, n, total, active, nonzero)
         trace.neuron_updates[rows, t] = self.size
         trace.active_neurons[rows, t] = active
         return Act(self.out, unit=None)

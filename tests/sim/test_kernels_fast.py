@@ -653,6 +653,9 @@ def run_both(new, old, arrays, args, n_slots=None):
 
 def assert_same(results):
     (r_new, a_new, i_new, v_new), (r_old, a_old, i_old, v_old) = results
+    if len(r_new) == 4:  # the LIF and I-LIF kernels also count the nonzero input currents
+        assert r_new[3] == np.count_nonzero(a_new[0])
+        r_new = r_new[:3]
     assert r_new == r_old
     for x, y in zip(a_new, a_old):
         np.testing.assert_array_equal(x, y)
@@ -689,7 +692,7 @@ def test_lif_step(dtype, N, hard, strict, decay_input, saturate):
     for step in range(3):  # a few steps, the state carried over
         res = run_both(lambda *a: k.lif_step(*a, False), old_lif_step, (X, V, np.zeros(N, d)), args)
         assert_same(res)
-        (n, total, active), (_, V_new, out), idx, vals = res[0]
+        (n, total, active, nonzero), (_, V_new, out), idx, vals = res[0]
         # numpy reference of the same formulas, in the same precision
         h = V + (X - V) * d(0.75) if decay_input else d(0.25) * V + X
         if saturate:
@@ -697,7 +700,7 @@ def test_lif_step(dtype, N, hard, strict, decay_input, saturate):
         fire = h > d(0.5) if strict else h >= d(0.5)
         np.testing.assert_array_equal(out, fire.astype(d))
         np.testing.assert_array_equal(V_new, np.where(fire, d(-0.125) if hard else h - d(0.5), h))
-        assert (n, total, active) == (fire.sum(), fire.sum(), np.count_nonzero(h))
+        assert (n, total, active, nonzero) == (fire.sum(), fire.sum(), np.count_nonzero(h), np.count_nonzero(X))
         np.testing.assert_array_equal(idx[:n], np.flatnonzero(fire))
         np.testing.assert_array_equal(vals[:n], 1)
         V = V_new
@@ -717,12 +720,12 @@ def test_ilif_step(dtype, N, decay_input, max_spike):
         args = (d(0.25), d(0.75), d(max_spike), decay_input)
         res = run_both(k.ilif_step, old_ilif_step, (X, V, np.zeros(N, d)), args)
         assert_same(res)
-        (n, total, active), (_, V_new, out), idx, vals = res[0]
+        (n, total, active, nonzero), (_, V_new, out), idx, vals = res[0]
         h = V + (X - V) * d(0.75) if decay_input else d(0.25) * V + X
         s = np.rint(np.clip(h.astype(np.float64), 0, max_spike))
         np.testing.assert_array_equal(out, s.astype(d))
         np.testing.assert_array_equal(V_new, (h - s).astype(d))
-        assert (n, total, active) == (np.count_nonzero(s), int(s.sum()), np.count_nonzero(h))
+        assert (n, total, active, nonzero) == (np.count_nonzero(s), int(s.sum()), np.count_nonzero(h), np.count_nonzero(X))
         np.testing.assert_array_equal(idx[:n], np.flatnonzero(s))
         np.testing.assert_array_equal(vals[:n], s[s != 0])
         V = V_new
@@ -777,13 +780,13 @@ def test_lif_step_fixed(N, hard, strict, decay_input):
         args = (dq, 12, 64, -16, hard, strict, decay_input, lo, hi)
         res = run_both(lambda *a: k.lif_step_fixed(*a, False), old_lif_step_fixed, (X, V, np.zeros(N, np.int64)), args)
         assert_same(res)
-        (n, total, active), (_, V_new, out), idx, vals = res[0]
+        (n, total, active, nonzero), (_, V_new, out), idx, vals = res[0]
         h = V + shift((X - V) * dq, 12) if decay_input else shift(V * dq, 12) + X
         h = np.clip(h, lo, hi)
         fire = h > 64 if strict else h >= 64
         np.testing.assert_array_equal(out, fire)
         np.testing.assert_array_equal(V_new, np.where(fire, -16 if hard else h - 64, h))
-        assert (n, total, active) == (fire.sum(), fire.sum(), np.count_nonzero(h))
+        assert (n, total, active, nonzero) == (fire.sum(), fire.sum(), np.count_nonzero(h), np.count_nonzero(X))
         V = V_new
         X = np.roll(X, 7)
 
@@ -801,7 +804,7 @@ def test_ilif_step_fixed(N, decay_input, one):
         args = (dq, 12, one, 4, decay_input, lo, hi)
         res = run_both(k.ilif_step_fixed, old_ilif_step_fixed, (X, V, np.zeros(N, np.int64)), args)
         assert_same(res)
-        (n, total, active), (_, V_new, out), idx, vals = res[0]
+        (n, total, active, nonzero), (_, V_new, out), idx, vals = res[0]
         h = V + shift((X - V) * dq, 12) if decay_input else shift(V * dq, 12) + X
         h = np.clip(h, lo, hi)
         c = np.clip(h, 0, 4 * one)
@@ -810,7 +813,7 @@ def test_ilif_step_fixed(N, decay_input, one):
         q = q + ((r > half) | ((r == half) & (q % 2 == 1)))
         np.testing.assert_array_equal(out, q)
         np.testing.assert_array_equal(V_new, h - q * one)
-        assert (n, total, active) == (np.count_nonzero(q), q.sum(), np.count_nonzero(h))
+        assert (n, total, active, nonzero) == (np.count_nonzero(q), q.sum(), np.count_nonzero(h), np.count_nonzero(X))
         np.testing.assert_array_equal(vals[:n], q[q != 0])
         V = V_new
         X = np.roll(X, 7)
@@ -845,8 +848,8 @@ def test_lif_step_soft_delayed(dtype, strict, decay_input, saturate):
     for step in range(4):
         out, idx, val = np.zeros(N, d), np.zeros(N, np.int64), np.zeros(N, d)
         V_before = V.copy()
-        n, total, active = k.lif_step(X, V, out, idx, val, d(0.25), d(0.75), thr, d(-0.125), False, strict,
-                                      decay_input, d(-1), d(1.25), saturate, True)
+        n, total, active, nonzero = k.lif_step(X, V, out, idx, val, d(0.25), d(0.75), thr, d(-0.125), False, strict,
+                                               decay_input, d(-1), d(1.25), saturate, True)
         h = V_before + (X - V_before) * d(0.75) if decay_input else d(0.25) * V_before + X
         fired = V_before > thr if strict else V_before >= thr
         h = np.where(fired, h - thr, h)
@@ -855,7 +858,7 @@ def test_lif_step_soft_delayed(dtype, strict, decay_input, saturate):
         fire = h > thr if strict else h >= thr
         np.testing.assert_array_equal(out, fire.astype(d))
         np.testing.assert_array_equal(V, h)
-        assert (n, total, active) == (fire.sum(), fire.sum(), np.count_nonzero(h))
+        assert (n, total, active, nonzero) == (fire.sum(), fire.sum(), np.count_nonzero(h), np.count_nonzero(X))
         X = np.roll(X, 3)
 
 
