@@ -36,7 +36,7 @@ def run(args) -> int:
     models = {c: hw.hardware_model(c) for c in chips}  # unknown names fail here, before simulating
     graph, _, _, result = simulate_model(args)
     trace = result.trace
-    rows, breakdown, misfits = [], {}, {}
+    rows, breakdown, misfits, omissions = [], {}, {}, {}
     for chip, model in models.items():
         try:
             report = model.cost(trace, model.place(graph), graph)
@@ -47,6 +47,7 @@ def run(args) -> int:
             continue
         t = report.totals()
         breakdown[chip] = dict(t["energy_by_component"])  # already per inference
+        omissions[chip] = report.omissions
         ratio = next((c["this_over_ann"] for c in (report.ann_twin or {}).get("comparisons", [])
                       if c["ann_profile"] == "ann-45nm"), None)
         rows.append({"chip": chip, "fits": "yes", "energy_uJ": t["energy_per_inference"] * 1e6,
@@ -54,7 +55,7 @@ def run(args) -> int:
                      "cores": t.get("cores_used") or "-", "chips": t.get("chips_used") or "-",
                      "snn_over_ann": ratio if ratio is not None else "-"})
     doc = {"model": args.model, "batch": trace.batch, "timesteps": trace.timesteps, "chips": rows,
-           "energy_by_component_per_inference": breakdown, "does_not_fit": misfits}
+           "energy_by_component_per_inference": breakdown, "does_not_fit": misfits, "omissions": omissions}
     if args.json:
         print(json.dumps(doc, indent=1))
     else:
@@ -63,6 +64,8 @@ def run(args) -> int:
                                   ("snn_over_ann", "vs ANN twin on ann-45nm")]))
         for chip, why in misfits.items():
             print(f"{chip} does not fit: {why}")
+        for chip, left_out in omissions.items():
+            print(f"not modelled on {chip}: {'; '.join(left_out)}")
     if args.out:
         from ..report.figures import energy_breakdown
 

@@ -147,4 +147,6 @@ def summary_lines(report, totals, accuracy) -> str:
                      f"this chip / ANN twin on {c['ann_profile']}: {c['this_over_ann']:.3f}")
     if accuracy:
         lines.append(f"mAP@50 {accuracy['map50']:.3f}, mAP@50:95 {accuracy['map']:.3f} on {accuracy['images']} test images")
+    if report.omissions:
+        lines.append(f"not modelled on {report.profile_name}: {'; '.join(report.omissions)}")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ a model never runs the network. A family subclass declares:
 * ``settings``: name -> :class:`SettingSpec` for non-numeric choices;
 * ``check_profile(profile)`` (optional): cross-parameter checks raising ProfileError;
 * ``place(graph, strict)`` (default: no cores, for op-counting families) and ``_cost(trace, placement)``;
+* ``omissions``: what its costing leaves out (every report lists them);
 * ``cost_twin(graph)`` if it can price the ANN twin (dense MACs).
 
 Energy follows Accelergy's rule: ``E = sum over components c and actions a of
@@ -63,6 +64,9 @@ class HardwareModel:
     settings: ClassVar[Mapping[str, SettingSpec]] = {}
     #: False for families that only price the ANN twin (their ``cost`` reports the twin)
     prices_snn: ClassVar[bool] = True
+    #: what the family's costing leaves out, one phrase each: copied into every report
+    #: (``omissions``) so that no number is read as more than it is
+    omissions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, profile: Profile):
         self.profile = profile
@@ -98,6 +102,7 @@ class HardwareModel:
             check_trace(trace, placement.graph, placement.layers)
             report = self._cost(trace, placement)
             report.fits, report.misfit = placement.fits, placement.misfit
+            report.omissions = list(self.omissions)
             report.warnings = list(dict.fromkeys(list(placement.notes) + list(report.warnings)))
             report.graph = graph_summary(placement.graph)
             if ann_twin:

@@ -111,6 +111,8 @@ class Report:
     graph: dict = field(default_factory=dict)
     details: dict = field(default_factory=dict)
     ann_twin: dict | None = None
+    #: what the family's costing leaves out (``HardwareModel.omissions``)
+    omissions: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ totals
     @property
@@ -187,6 +189,7 @@ class Report:
             "ann_twin": self.ann_twin,
             "details": self.details,
             "warnings": list(self.warnings),
+            "omissions": list(self.omissions),
         }
 
     @classmethod
@@ -208,7 +211,8 @@ class Report:
             latency_per_inference=totals.get("latency_per_inference"),
             fits=totals.get("fits", True), misfit=totals.get("misfit"), chips=totals.get("chips_used"),
             warnings=list(doc.get("warnings", [])), graph=doc.get("graph", {}),
-            details=doc.get("details", {}), ann_twin=doc.get("ann_twin"))
+            details=doc.get("details", {}), ann_twin=doc.get("ann_twin"),
+            omissions=list(doc.get("omissions", [])))
 
     # ------------------------------------------------------------------ text
     def table(self) -> str:

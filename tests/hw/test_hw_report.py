@@ -99,3 +99,18 @@ def test_misfit_is_reported_not_hidden():
     assert report.fits is False and "l3" in report.misfit
     assert report.to_dict()["totals"]["fits"] is False
     assert np.isfinite(report.energy_per_inference)
+
+
+def test_every_family_says_what_it_leaves_out(report, tmp_path):
+    from neurosim.hw.registry import get_family
+
+    for name in ("op-energy", "memory-aware", "dense-accelerator", "neuromorphic-mesh", "crossbar", "dynapcnn"):
+        family = get_family(name)
+        assert family.omissions and all(isinstance(o, str) and o for o in family.omissions), name
+    assert report.omissions == list(hw.hardware_model("loihi").omissions)
+    assert any("inputs" in o for o in report.omissions)
+    back = read_json(write_json(report, tmp_path / "report.json"))
+    assert back.omissions == report.omissions and report.to_dict()["omissions"] == report.omissions
+    graph = two_layer_net()
+    paper = hw.evaluate(two_layer_trace(graph), graph, "paper-45nm")
+    assert "neuron state updates" in paper.omissions and "latency" in paper.omissions

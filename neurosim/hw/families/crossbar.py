@@ -30,6 +30,13 @@ from .mesh import MESH_LAYOUT_PARAMETERS, MeshBase
 class CrossbarModel(MeshBase):
     family = "crossbar"
     summary = "binary crossbar cores without weight sharing, whole-chip energy per synaptic event (TrueNorth-like)"
+    omissions = (
+        "any dependence of the per-event figure on activity (it is whole-chip energy / events at one "
+        "operating point)",
+        'weight precision limits (a few axon types per neuron)',
+        "input events' transfer from the host",
+        'learning (none on chip)',
+    )
     parameters = {
         **MESH_LAYOUT_PARAMETERS,
         "e_syn_event": ParamSpec("energy", "whole-chip energy per synaptic event"),

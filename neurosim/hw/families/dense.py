@@ -42,6 +42,13 @@ class DenseAcceleratorModel(HardwareModel):
     family = "dense-accelerator"
     prices_snn = False
     summary = "dense ANN accelerator: MACs plus SRAM traffic with one read per weight (ANN twin)"
+    omissions = (
+        "the SNN's activity (this family prices the graph's ANN twin, one pass per inference)",
+        'static and leakage power',
+        'latency',
+        'off-chip DRAM traffic',
+        'control logic and address generation',
+    )
     parameters = {
         "e_mac": ParamSpec("energy", "energy of one multiply-accumulate"),
         "e_analog_op": ParamSpec("energy", "energy of one elementwise activation op"),

@@ -103,6 +103,12 @@ def count(doc, **kw):
 class DynapcnnModel(HardwareModel):
     family = "dynapcnn"
     summary = "one convolutional layer per core with sinabs memory rules (SynSense Speck)"
+    omissions = (
+        'neuron updates and routing priced apart (the per-event energy is meant to cover them)',
+        'leak updates between events',
+        "input events' transfer from the sensor or host",
+        'readout of the output layer to a host',
+    )
     parameters = {
         "kernel_memory_per_core": ParamSpec("count", "kernel memory entries of each core", integer=True, is_list=True),
         "neuron_memory_per_core": ParamSpec("count", "neuron memory entries of each core", integer=True, is_list=True),

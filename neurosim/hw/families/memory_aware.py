@@ -69,6 +69,14 @@ class SramModel:
 class MemoryAwareModel(HardwareModel):
     family = "memory-aware"
     summary = "arithmetic plus SRAM traffic by memory size (Lemaire et al. 2022)"
+    omissions = (
+        'spike routing between cores or chips',
+        'static and leakage power',
+        'latency',
+        'chip capacity limits (every memory is an SRAM of the size it needs)',
+        'off-chip DRAM traffic',
+        'control logic and address generation',
+    )
     parameters = {
         "e_mac": ParamSpec("energy", "energy of one multiply-accumulate"),
         "e_ac": ParamSpec("energy", "energy of one accumulate"),

@@ -518,6 +518,14 @@ class MeshBase(HardwareModel):
 class NeuromorphicMeshModel(MeshBase):
     family = "neuromorphic-mesh"
     summary = "cores with neuron/synapse/fan-in/fan-out limits on a 2-D mesh (Loihi-like)"
+    omissions = (
+        'memory accesses priced apart (the per-event energies include them)',
+        "events entering the chip from the graph's inputs (no injection cost)",
+        "a per-fired-neuron spike-generation cost (SANA-FE's Loihi charges one)",
+        "overlap of a core's neuron updates with its packet handling (a step's busy time is their sum)",
+        'on-chip learning',
+        'host and off-chip I/O',
+    )
     parameters = {
         **MESH_LAYOUT_PARAMETERS,
         "synapse_memory_per_core": ParamSpec("bits", "synapse memory per core"),

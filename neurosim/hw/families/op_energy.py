@@ -24,6 +24,14 @@ from ..registry import register_family
 class OpEnergyModel(HardwareModel):
     family = "op-energy"
     summary = "energy per MAC and per accumulate only (the SNN papers' convention)"
+    omissions = (
+        'memory accesses (weights, membrane state, spike buffers)',
+        'neuron state updates',
+        'spike routing between cores',
+        'static and leakage power',
+        'latency',
+        'chip capacity limits (cores, synapse memory)',
+    )
     parameters = {
         "e_mac": ParamSpec("energy", "energy of one multiply-accumulate (dense, analog input)"),
         "e_ac": ParamSpec("energy", "energy of one accumulate (one synaptic event)"),
