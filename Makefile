@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	# SpikingJelly 2.0 for the torch-import comparisons and the benchmark baseline; without its
 	# deps for the same reason (loguru is the one it needs at import)
 	$(PY) -m pip install -q -c constraints.txt --no-deps "spikingjelly==2.0.0" "loguru>=0.7,<1"
+	# SANA-FE, a test-only reference: tests/crosscheck compare neurosim's Loihi costing with it
+	# (the module skips without it); pinned in constraints.txt
+	$(PY) -m pip install -q -c constraints.txt sanafe
 	touch $(STAMP)
 
 install: $(STAMP)
