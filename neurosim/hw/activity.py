@@ -29,6 +29,7 @@ from ..ir.graph import Graph
 from .accounting import fractions, is_event_fed
 from .geometry import BoxGrid, SynapseBoxOps
 from .layers import Layer
+from .memo import node_total
 
 
 @dataclass
@@ -153,7 +154,7 @@ def layer_shares(layer: Layer, boxes: np.ndarray, graph: Graph, trace, cache: di
             out_shares = map_shares = plan.size_shares
         else:
             out_shares, map_shares = _out_shares(layer, plan, nt)
-        run_out = float(nt.out_spikes.sum()) * map_shares
+        run_out = node_total(nt, "out_spikes") * map_shares
         terms["neuron_updates"].append((nt.neuron_updates, plan.size_shares))
         terms["active_neurons"].append((nt.active_neurons, plan.size_shares))
         terms["out_events"].append((nt.out_spikes, out_shares))
