@@ -11,6 +11,11 @@ event-emitting neuron fired ``rate`` events per neuron per timestep, spread unif
   by channels, Upsample/Flatten/MaxPool keep the input rate (assumption for max-pooling);
 * event-fed synaptic nodes: ``syn_ops = input rate x dense MACs`` (padding taps excluded: the
   (input neuron, output neuron, weight) triplets), uniform per channel; analog-fed ones: dense MACs;
+  ``syn_events = min(input rate, 1) x dense MACs``, the fan-out of the nonzero inputs, as
+  ``in_nonzero`` counts them: at rates up to 1 every event has value 1 (binary: syn_events =
+  syn_ops), above 1 every input fires with value ``rate`` (assumption: for integer neurons a rate
+  r <= 1 is read as a fraction r of neurons each firing 1, the most events a rate allows, not
+  fewer neurons firing larger values);
 * analog nodes: ``analog_ops`` as the simulator counts them (Add: size x (inputs - 1), pooling of
   analog values: in-map window taps, ReLU/SiLU/Sigmoid/Mul/Scale: size, global pooling: input size).
 
@@ -55,6 +60,7 @@ def synthetic_trace(graph, rate: float, T: int, batch: int = 1) -> Trace:
             macs = dense_macs(node, graph.shapes[src])
             if event_fed:
                 counts["syn_ops"] = in_rates[0] * macs
+                counts["syn_events"] = min(in_rates[0], 1.0) * macs
                 counts["in_spikes"] = in_rates[0] * n_in
                 counts["in_nonzero"] = min(in_rates[0], 1.0) * n_in
             else:

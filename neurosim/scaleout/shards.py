@@ -7,6 +7,11 @@ detections. The result is an ``.npz`` holding the shard's trace (arrays by ``nod
 detections (``detection|i|key``). Event maps are counts of spikes: they are stored as the
 smallest unsigned integer type that holds them exactly, compressed (a paper-scale map is mostly
 zeros), and read back as float32 where every value is exact in it (below 2**24), else float64.
+
+Shards written before the trace counted ``syn_events`` lack it: where it equals ``syn_ops`` by
+definition (nodes not fed by integer spikes, or fed by them but with no synaptic ops) it is
+restored as ``syn_ops``; a node fed by integer spikes with synaptic ops cannot be recovered, and
+loading such a shard raises (re-run it).
 """
 from __future__ import annotations
 
@@ -109,7 +114,10 @@ def load_shard(path: Path, event_maps: bool = True) -> tuple[Trace, list[dict]]:
         extras = _EXTRA_FIELDS if event_maps else tuple(f for f in _EXTRA_FIELDS if f != "event_map")
         for node in meta["nodes"]:
             name = node["name"]
-            fields = {f: data[f"{name}|{f}"] for f in COUNT_FIELDS}
+            stored = tuple(f for f in COUNT_FIELDS if f != "syn_events" or f"{name}|{f}" in data)
+            fields = {f: data[f"{name}|{f}"] for f in stored}
+            if "syn_events" not in fields:  # a shard written before syn_events was counted
+                fields["syn_events"] = _old_syn_events(path, node, fields["syn_ops"])
             extra = {f: data[f"{name}|{f}"] if f in extras and f"{name}|{f}" in data else None
                      for f in _EXTRA_FIELDS}
             if extra["event_map"] is not None:
@@ -118,6 +126,16 @@ def load_shard(path: Path, event_maps: bool = True) -> tuple[Trace, list[dict]]:
                                           in_kind=node["in_kind"], **fields, **extra)
         detections = _detections(data, meta)
     return trace, detections
+
+
+def _old_syn_events(path, node: dict, syn_ops: np.ndarray) -> np.ndarray:
+    """``syn_events`` of a shard written before it was counted: ``syn_ops`` where the two are
+    equal by definition (every input event of value 1, or no synaptic op at all)."""
+    if node["in_kind"] != "integer" or not np.any(syn_ops):
+        return np.array(syn_ops)
+    raise NeurosimError(f"shard {path} was written before traces counted syn_events, and node "
+                        f"'{node['name']}' is fed by integer spikes, whose synaptic events differ from "
+                        f"its syn_ops: re-run the shard")
 
 
 def load_detections(path: Path) -> list[dict]:

@@ -88,6 +88,19 @@ def linear_events(ev_idx, ev_val, n_ev, wt, out, totals):
 
 
 @njit(cache=True)
+def fanout_events(ev_idx, ev_val, n_ev, per, fanout, out):
+    """Synaptic events: ``out[b]`` = sum over sample b's nonzero events of ``fanout[idx // per]``
+    (the fan-out of an input position, whatever the spike's value; ``per`` positions share one
+    entry: the channels of a pixel for a convolution, the whole input for a linear layer)."""
+    for b in range(ev_idx.shape[0]):
+        s = 0
+        for i in range(n_ev[b]):
+            if ev_val[b, i] != 0:
+                s += fanout[ev_idx[b, i] // per]
+        out[b] = s
+
+
+@njit(cache=True)
 def pool_events(ev_idx, ev_val, n_ev, W, C, kh, kw, sh, sw, ph, pw, Ho, Wo, scale, use_max, out, out_idx,
                 n_out):
     for b in range(out.shape[0]):

@@ -242,6 +242,11 @@ class SynapticStep(Step):
             self.w_dense = weight
         self.bias = bias
         self.event_fed = self.in_kinds[0] != "analog"
+        # binary spikes (every event of value 1): syn_events = syn_ops, nothing else to count
+        self.binary_in = self.in_kinds[0] == "binary"
+        # syn_events of integer spikes: fanout[idx // fanout_per] per nonzero event (set by _prepare)
+        self.fanout = None
+        self.fanout_per = 1
         # a dense node writing its own buffer is a pure function of its input: reusable
         self.cacheable = not self.event_fed and self.fuse_into is None
         # otherwise ``buffer`` rewrites out whole at every run (or scatters into the add's): lendable
@@ -265,10 +270,24 @@ class SynapticStep(Step):
         nonzero = self.record_input(x, trace, rows, t)
         if self.event_fed:
             self._scatter(x, out, trace, rows, t)
+            self._count_events(x, trace, rows, t)
         else:
             self._dense(x, out, int(nonzero.sum()))
             trace.macs[rows, t] = self.macs
         return self.remember(inputs, t, Act(out, unit=self.unit))
+
+    def _count_events(self, x: Act, trace, rows, t):
+        """``syn_events``: the fan-out of the nonzero input events, whatever their values. Event
+        values are whole numbers >= 1 (the IR's event kinds), so a sample whose spike total equals
+        its event count has only 1s: then it is syn_ops, which the scatter has just counted (always
+        so for binary inputs: no extra work). Otherwise one pass over the event lists sums the
+        per-position fan-out table; the scatter kernels are untouched."""
+        if self.binary_in or np.array_equal(x.total, x.n):
+            trace.syn_events[rows, t] = trace.syn_ops[rows, t]
+            return
+        counted = np.empty(len(x.n), np.float64)
+        bk.fanout_events(x.idx, x.val, x.n, self.fanout_per, self.fanout, counted)
+        trace.syn_events[rows, t] = counted
 
 
 class ConvStep(SynapticStep):
@@ -290,6 +309,14 @@ class ConvStep(SynapticStep):
         c, h, w = self.in_shapes[0]
         self.in_hwc = (h, w, c)
         self.macs = conv_tap_count(h, w, kh, kw, node.stride, node.padding, self.shape[1], self.shape[2]) * cin_g * cout
+        if self.event_fed and not self.binary_in:
+            # fan-out of an input pixel (y, x): cout_g x the output taps covering row y and column x,
+            # the same tap ranges the scatter kernels walk; channels-last positions idx // C
+            _, ho, wo = self.shape
+            ny = k._tap_table(h, node.padding[0], node.stride[0], kh, ho)[:, 2]
+            nx = k._tap_table(w, node.padding[1], node.stride[1], kw, wo)[:, 2]
+            self.fanout = np.ascontiguousarray((ny[:, None] * nx[None, :]).ravel() * cout_g, np.int64)
+            self.fanout_per = c
 
     def _scatter(self, x: Act, out, trace, rows, t):
         totals, per_channel = self._scatter_events(x.idx, x.val, x.n, out)
@@ -350,6 +377,8 @@ class LinearStep(SynapticStep):
     def _prepare(self, weight):
         self.wt = np.ascontiguousarray(weight.T)
         self.macs = int(weight.shape[0] * weight.shape[1])
+        self.fanout = np.array([weight.shape[0]], np.int64)  # every input reaches every output
+        self.fanout_per = int(weight.shape[1])
 
     def _scatter(self, x: Act, out, trace, rows, t):
         bk.linear_events(x.idx, x.val, x.n, self.wt, out, self.totals)

@@ -8,6 +8,12 @@ Counts (arrays of shape [B, T], B samples, T timesteps) for each node:
 * ``out_spikes``     sum of output spike values = binary events out (an integer spike s counts s)
 * ``syn_ops``        synaptic operations of an event-driven synaptic node: sum over input events
                      of spike value x exact fan-out (border-, stride- and group-aware)
+* ``syn_events``     synaptic events of an event-driven synaptic node: sum over nonzero input
+                     events of the exact fan-out (border-, stride- and group-aware), whatever the
+                     spike's value; = syn_ops for binary spikes. An integer spike s counts s
+                     synaptic ops (a binary-spike chip sends s spikes) but one synaptic event (a
+                     graded-spike chip sends one message carrying s: one multiply per synapse).
+                     0, as syn_ops is, for analog-fed (MAC) synaptic nodes and other nodes
 * ``macs``           multiply-accumulates of a synaptic node fed by analog values (run dense;
                      taps on padding are not counted)
 * ``analog_ops``     elementwise operations of analog nodes (ReLU, SiLU, Sigmoid, Mul, pooling
@@ -32,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-COUNT_FIELDS = ("in_nonzero", "in_spikes", "out_nonzero", "out_spikes", "syn_ops", "macs",
+COUNT_FIELDS = ("in_nonzero", "in_spikes", "out_nonzero", "out_spikes", "syn_ops", "syn_events", "macs",
                 "analog_ops", "neuron_updates", "active_neurons")
 
 
@@ -50,6 +56,7 @@ class NodeTrace:
     out_nonzero: np.ndarray
     out_spikes: np.ndarray
     syn_ops: np.ndarray
+    syn_events: np.ndarray
     macs: np.ndarray
     analog_ops: np.ndarray
     neuron_updates: np.ndarray
