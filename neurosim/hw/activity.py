@@ -228,3 +228,57 @@ def channel_box_shares(emap: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     window = M[:, grid.row, grid.col] * ((channel >= b[None, :, 0]) & (channel < b[None, :, 1]))
     total = M[:, grid.full_row, grid.full_col][:, None]
     return np.divide(window, total, out=np.zeros(window.shape), where=total > 0)
+
+
+def group_fractions(graph: Graph, layer: Layer, trace, parts: int) -> np.ndarray:
+    """``[parts]``: the share of the layer's input events in each of its ``parts`` input-channel
+    groups (channels ``[g ceil(C/P), (g+1) ceil(C/P))``), from the event map of its first
+    event-fed synaptic node's input; by channel counts where no map is known."""
+    for s in layer.synapses:
+        if not is_event_fed(graph, s):
+            continue
+        src = graph.node(s).inputs[0]
+        C = int(graph.shapes[src][0])
+        step = -(-C // parts)
+        emap = trace.nodes[src].event_map if src in trace.nodes else None
+        per_channel = (np.asarray(emap, np.float64).reshape(C, -1).sum(1)
+                       if emap is not None and np.shape(emap)[0] == C else np.ones(C))
+        if per_channel.sum() <= 0:
+            per_channel = np.ones(C)
+        sums = np.array([per_channel[g * step:(g + 1) * step].sum() for g in range(parts)])
+        return sums / sums.sum()
+    return np.full(parts, 1.0 / parts)
+
+
+def _expand(share: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """A share over ``S`` boxes as a share over their ``S x P`` cores (box-major): core
+    ``j P + g`` gets ``share[j] x weights[g]``."""
+    share = np.asarray(share, np.float64)
+    return (share[..., :, None] * weights).reshape(share.shape[:-1] + (-1,))
+
+
+def split_shares(shares: LayerShares, parts: int, fractions_in: np.ndarray) -> LayerShares:
+    """The :class:`LayerShares` of a layer whose fan-in is split over ``parts`` cores per box
+    (:mod:`neurosim.hw.tiling`), its cores box-major with the soma core first::
+
+        syn_ops, events_in   of core (j, g) = box j's x fractions_in[g]
+                             + at g = 0: (parts - 1) x neuron updates of box j  (partial currents in)
+        neuron updates, active neurons      = box j's at every g (one compartment per neuron per core)
+        output events, fired, MACs          = box j's at g = 0 only (the soma; MACs are host-fed)
+    """
+    if parts <= 1:
+        return shares
+    soma = np.zeros(parts)
+    soma[0] = 1.0
+    every = np.ones(parts)
+    weights = {"syn_ops": fractions_in, "events_in": fractions_in, "neuron_updates": every,
+               "active_neurons": every}
+    terms = {c: [(total, _expand(share, weights.get(c, soma))) for total, share in ts]
+             for c, ts in shares.terms.items()}
+    if shares.terms["neuron_updates"]:
+        updates, by_size = shares.terms["neuron_updates"][0]
+        received = np.asarray(updates, np.float64) * (parts - 1)
+        for c in ("syn_ops", "events_in"):
+            terms[c].append((received, _expand(by_size, soma)))
+    run_out = None if shares.run_out_events is None else _expand(shares.run_out_events, soma)
+    return LayerShares(shares.n_cores * parts, terms, run_out)

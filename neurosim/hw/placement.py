@@ -52,6 +52,10 @@ class Core:
     usage: dict[str, float] = field(default_factory=dict)     # neurons, fan_in, fan_out, memory...
     capacity: dict[str, float] = field(default_factory=dict)  # the same keys: what a core offers
     memory: dict[str, float] = field(default_factory=dict)    # bits by kind
+    #: fan-in split (:mod:`neurosim.hw.tiling`): this core sums input group ``part`` of ``parts``
+    #: of its box's neurons; part 0 holds the somas, the others send it partial currents
+    part: int = 0
+    parts: int = 1
 
     @property
     def neurons(self) -> int:
@@ -92,8 +96,18 @@ class Placement:
     def cores_of(self, layer: str) -> list[Core]:
         return [self.cores[i] for i in self.layer_cores.get(layer, [])]
 
+    def soma_cores(self, layer: str) -> list[Core]:
+        """The cores holding the layer's somas (all its cores unless its fan-in is split)."""
+        return [c for c in self.cores_of(layer) if c.part == 0]
+
+    def split(self, layer: str) -> int:
+        """Cores per box of ``layer``: ``P`` when its fan-in is split over ``P`` cores, else 1."""
+        cores = self.cores_of(layer)
+        return cores[0].parts if cores else 1
+
     def boxes(self, layer: str) -> np.ndarray:
-        return np.array([c.box for c in self.cores_of(layer)], np.int64).reshape(-1, 6)
+        """The boxes of the layer's neurons, one per soma core."""
+        return np.array([c.box for c in self.soma_cores(layer)], np.int64).reshape(-1, 6)
 
     def summary(self) -> str:
         """One line per placed layer: cores used and worst utilization."""
@@ -109,5 +123,7 @@ class Placement:
                 for k, v in c.utilization().items():
                     worst[k] = max(worst.get(k, 0.0), v)
             util = ", ".join(f"{k} {v:.0%}" for k, v in worst.items())
-            lines.append(f"  {layer.name}: {len(cores)} core(s)" + (f" (max {util})" if util else ""))
+            parts = self.split(layer.name)
+            lines.append(f"  {layer.name}: {len(cores)} core(s)" + (f" (max {util})" if util else "")
+                         + (f", fan-in split over {parts} cores per box" if parts > 1 else ""))
         return "\n".join(lines)

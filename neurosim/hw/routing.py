@@ -51,11 +51,15 @@ class LinkPlan:
     flat index of the (source, destination) pair; ``sign``: +1 or -1.
     """
 
-    def __init__(self, layout: MeshLayout, width: int, height: int, src: np.ndarray, dst: np.ndarray):
+    def __init__(self, layout: MeshLayout, width: int, height: int, src: np.ndarray, dst: np.ndarray,
+                 paired: bool = False):
         _, xs, ys = layout.positions(src)
         _, xd, yd = layout.positions(dst)
-        XS, XD = np.broadcast_arrays(xs[:, None], xd[None, :])
-        YS, YD = np.broadcast_arrays(ys[:, None], yd[None, :])
+        if paired:  # only the pairs (src[i], dst[i]): packets is then a vector over i
+            XS, XD, YS, YD = xs, xd, ys, yd
+        else:
+            XS, XD = np.broadcast_arrays(xs[:, None], xd[None, :])
+            YS, YD = np.broadcast_arrays(ys[:, None], yd[None, :])
         pair = np.arange(XS.size).reshape(XS.shape)
         east, west, south, north = XD > XS, XD < XS, YD > YS, YD < YS
         # horizontal segment on row ys: links x in [min, max) along the direction of travel;
@@ -82,8 +86,8 @@ class LinkLoads:
         self._cells: list[np.ndarray] = []
         self._values: list[np.ndarray] = []
 
-    def plan(self, src: np.ndarray, dst: np.ndarray) -> LinkPlan:
-        return LinkPlan(self.layout, self.width, self.height, src, dst)
+    def plan(self, src: np.ndarray, dst: np.ndarray, paired: bool = False) -> LinkPlan:
+        return LinkPlan(self.layout, self.width, self.height, src, dst, paired)
 
     def add(self, src: np.ndarray, dst: np.ndarray, packets: np.ndarray, plan: LinkPlan | None = None,
             source=None) -> None:

@@ -17,6 +17,18 @@ Synapse memory models (profile setting ``synapse_memory``):
 * ``crossbar``: a binary crossbar of ``fan_in x neurons`` bits; limited by the crossbar size,
   not by a memory budget.
 
+**Fan-in split** (profile setting ``fan_in_split: partial-currents``): when one neuron's fan-in
+or synapses exceed a core, the layer's input channels are cut into ``P`` groups and every box is
+held by ``P`` cores, one per group, each summing its group's synapses into a dendrite
+compartment per neuron; cores ``1..P-1`` send their partial current to core 0 (the soma) once
+per step. A box of ``n`` neurons then needs, per core (:class:`SplitGeometry`)::
+
+    fan-in   = sum_nodes ceil(fan_in_node x ceil(C_node / P) / C_node) + (P - 1) n
+    synapses = sum_nodes bits_node x ceil(C_node / P) / C_node + (P - 1) n x bits(one synapse)
+
+(the ``(P - 1) n`` partial-current axons are needed on the soma core only; every core is sized
+for them, so the P cores of a box are alike). ``P`` is the smallest that places the layer.
+
 The search tries every box shape ``ww = ceil(W / j)`` (outer loop) and ``rr = ceil(H / i)``
 and, for each, the largest ``cc`` that fits, and keeps the shape that needs the fewest cores
 (ties: the first found, so full-width bands of rows are preferred). Boxes are laid out
@@ -106,6 +118,65 @@ class LayerGeometry:
         if limits.synapse_bits is not None and need["synapse_bits"] > limits.synapse_bits:
             return False
         return True
+
+
+class SplitGeometry:
+    """A :class:`LayerGeometry` whose input channels are cut into ``parts`` groups (see the
+    module docstring): what one of the ``parts`` cores of a box needs."""
+
+    def __init__(self, base: LayerGeometry, parts: int):
+        self.base, self.parts = base, int(parts)
+        self.layer, self.memory, self.grouped = base.layer, base.memory, base.grouped
+        self._needs: dict[tuple, dict] = {}
+
+    def group_fraction(self, channels: int) -> float:
+        """Share of a node's input channels in its largest group: ``ceil(C / P) / C``."""
+        return math.ceil(channels / self.parts) / channels if channels else 0.0
+
+    def partial_synapse_bits(self) -> float:
+        """Synapse memory of one partial-current input (one synapse of weight 1 on its axon)."""
+        m = self.memory
+        if m.model == "per-axon-lists":
+            raw = m.weight_bits + m.delay_bits + m.tag_bits + m.overhead_bits
+            return math.ceil(raw / m.word_bits) * m.word_bits
+        return m.weight_bits
+
+    def needs(self, box) -> dict[str, float]:
+        key = tuple(int(v) for v in box)
+        if key not in self._needs:
+            c0, c1, y0, y1, x0, x1 = key
+            neurons = max(0, c1 - c0) * max(0, y1 - y0) * max(0, x1 - x0)
+            fan_in, bits = 0.0, 0.0
+            for node, shp in self.base.synapses:
+                f = self.group_fraction(shp[0])
+                fan_in += math.ceil(synapse_fan_in(node, shp, key) * f)
+                bits += self.memory.bits(node, shp, key) * f
+            extra = (self.parts - 1) * neurons
+            self._needs[key] = {"neurons": neurons, "fan_in": fan_in + extra,
+                                "synapse_bits": bits + extra * self.partial_synapse_bits()}
+        return dict(self._needs[key])
+
+    fits = LayerGeometry.fits
+
+
+def split_partition(geom: LayerGeometry, limits: CoreLimits, chip: str, neuron_cap: int | None = None,
+                    max_parts: int = 64) -> tuple[np.ndarray, "SplitGeometry | LayerGeometry"]:
+    """:func:`partition_layer`, splitting the layer's fan-in over the fewest groups ``P`` that
+    place it when one neuron does not fit a core. Returns the boxes and the geometry used
+    (``SplitGeometry`` when split; its ``parts`` is ``P``)."""
+    try:
+        return partition_layer(geom, limits, chip, neuron_cap), geom
+    except DoesNotFit as unsplit:
+        first = unsplit
+    channels = max((shp[0] for _, shp in geom.synapses), default=1)
+    for parts in range(2, min(max_parts, channels) + 1):
+        split = SplitGeometry(geom, parts)
+        try:
+            return partition_layer(split, limits, chip, neuron_cap), split
+        except DoesNotFit:
+            continue
+    raise DoesNotFit(f"{first} (splitting its input channels over up to "
+                     f"{min(max_parts, channels)} cores does not place it either)")
 
 
 def tile_boxes(shape, cc: int, rr: int, ww: int) -> np.ndarray:

@@ -30,6 +30,9 @@ from .mesh import MESH_LAYOUT_PARAMETERS, MeshBase
 class CrossbarModel(MeshBase):
     family = "crossbar"
     summary = "binary crossbar cores without weight sharing, whole-chip energy per synaptic event (TrueNorth-like)"
+    no_split_reason = ("a crossbar neuron integrates only its own core's axons and sends binary spikes, so "
+                       "no partial sum of its inputs can reach another core; the layer must be rebuilt with "
+                       "a fan-in that fits (Esser et al., PNAS 2016, use grouped convolutions for TrueNorth)")
     omissions = (
         "any dependence of the per-event figure on activity (it is whole-chip energy / events at one "
         "operating point)",

@@ -7,6 +7,20 @@ checked, and a layer whose cores exceed it is re-cut with half as many neurons p
 all fit. Cores are numbered layer after layer and laid row-major on the mesh
 (:mod:`neurosim.hw.placement`). More cores than ``cores_per_chip x max_chips`` is DoesNotFit.
 
+**Fan-in split** (setting ``fan_in_split: partial-currents``): a layer whose single neuron
+exceeds a core's axons or synapse memory has its input channels cut into ``P`` groups and each
+box held by ``P`` cores (:class:`neurosim.hw.tiling.SplitGeometry`); core 0 of a box holds the
+somas, cores ``1..P-1`` sum their group's synapses in dendrite compartments and send one
+partial-current packet per compartment per step to it. Their costs (extra cores, compartment
+updates, ``(P - 1) n`` packets and soma accumulations per step) are those of
+:func:`neurosim.hw.activity.split_shares` and :meth:`MeshBase._partial_currents`. Packets from
+other layers are routed to the soma core of each box (the hops to its neighbours are not told
+apart).
+
+**Graded spikes** (setting ``spike_payload: graded``): the trace is costed through
+:func:`neurosim.hw.payload.graded_view`: one packet per nonzero spike, one synaptic op per
+synapse of a nonzero event (``syn_events``).
+
 **Energy** per core (run totals; reported per inference)::
 
     synaptic = syn_ops x e_syn_op
@@ -49,7 +63,8 @@ import numpy as np
 from ...errors import DoesNotFit
 from ..accounting import base_row, host_fed_notes, host_warning, layer_counts
 from ..memo import node_total
-from ..activity import chip_activity, layer_shares
+from ..payload import graded_view
+from ..activity import chip_activity, group_fractions, layer_shares, split_shares
 from ..base import HardwareModel
 from ..geometry import BoxGrid, intersections, overlap_counts, region_through_path, synapse_input_region
 from ..layers import decompose, shape3
@@ -58,7 +73,7 @@ from ..profile import ParamSpec, SettingSpec
 from ..registry import register_family
 from ...report.report import CoreRow, zero_energy
 from ..routing import HopCosts, LinkLoads, hop_counts
-from ..tiling import CoreLimits, LayerGeometry, SynapseMemory, partition_layer
+from ..tiling import CoreLimits, LayerGeometry, SynapseMemory, partition_layer, split_partition
 
 EMPTY_BOX = np.zeros(6, np.int64)
 
@@ -102,8 +117,10 @@ class Route:
     def __init__(self, graph, dec, edge, placement, chips: int):
         self.source, self.target = edge.source, edge.target
         self.source_shape = dec.layer(edge.source).shape
-        self.src_ids = np.array(placement.layer_cores[edge.source])
-        self.dst_ids = np.array(placement.layer_cores[edge.target])
+        # events reach the soma core of each destination box: with a split fan-in, the hops to
+        # the box's other cores (next to it in the mesh) are taken to be the same
+        self.src_ids = np.array([c.index for c in placement.soma_cores(edge.source)], np.int64)
+        self.dst_ids = np.array([c.index for c in placement.soma_cores(edge.target)], np.int64)
         need = needed_source_boxes(graph, edge, placement.boxes(edge.target))
         self.grid = BoxGrid(self.source_shape, intersections(placement.boxes(edge.source), need))
         self.hops = hop_counts(placement.layout, self.src_ids, self.dst_ids)
@@ -127,9 +144,22 @@ class MeshGeometry:
         self.boxes = {l.name: placement.boxes(l.name) for l in dec.placed}
         self.routes = [Route(graph, dec, e, placement, chips) for e in dec.edges if not e.from_input]
         # the cores of all placed layers side by side: layer l holds the slice span[l]
-        sizes = [len(self.boxes[l.name]) for l in dec.placed]
+        self.parts = {l.name: placement.split(l.name) for l in dec.placed}
+        sizes = [len(placement.layer_cores.get(l.name, [])) for l in dec.placed]
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.span = {l.name: slice(starts[i], starts[i + 1]) for i, l in enumerate(dec.placed)}
+        # columns of each layer's soma cores (every core unless its fan-in is split; then the
+        # P cores of box j are columns j P .. j P + P - 1 of the layer, the soma first)
+        self.soma = {l.name: np.arange(starts[i], starts[i + 1], self.parts[l.name]) for i, l in enumerate(dec.placed)}
+        self.partials = []    # (layer, dendrite columns, their soma columns, dendrite core ids, soma core ids)
+        for l in dec.placed:
+            P = self.parts[l.name]
+            if P > 1:
+                cols = np.arange(self.span[l.name].start, self.span[l.name].stop)
+                dend = cols[(cols - cols[0]) % P != 0]
+                soma_of = dend - (dend - cols[0]) % P
+                ids = np.array(placement.layer_cores[l.name], np.int64)
+                self.partials.append((l.name, dend, soma_of, ids[dend - cols[0]], ids[soma_of - cols[0]]))
         self.n_cores = int(starts[-1])
         self.single = np.array([starts[i] for i, n in enumerate(sizes) if n == 1], np.intp)
         with_cores = [(l, int(starts[i])) for i, l in enumerate(dec.placed) if sizes[i]]
@@ -247,14 +277,21 @@ class MeshBase(HardwareModel):
         limits, memory = self.limits(), self.synapse_memory()
         geoms = {l.name: LayerGeometry(l, graph, memory) for l in dec.placed}
         caps: dict[str, int | None] = {name: None for name in geoms}
-        cache: dict[tuple, np.ndarray] = {}
+        cache: dict[tuple, tuple] = {}
+        def unsplit(g, lim, chip, cap):
+            try:
+                return partition_layer(g, lim, chip, cap), g
+            except DoesNotFit as err:
+                raise DoesNotFit(f"{err}: {self.no_split_reason}") from None
+
+        cut = split_partition if self.splits_fan_in() else unsplit
         while True:
-            boxes = {}
+            boxes, used = {}, {}
             for name, geom in geoms.items():
                 key = (name, caps[name])
                 if key not in cache:
-                    cache[key] = partition_layer(geom, limits, self.profile.name, caps[name])
-                boxes[name] = cache[key]
+                    cache[key] = cut(geom, limits, self.profile.name, caps[name])
+                boxes[name], used[name] = cache[key]
             fan_out = self._fan_out(graph, dec, boxes)
             over = [name for name in geoms if limits.fan_out is not None
                     and len(fan_out[name]) and fan_out[name].max() > limits.fan_out]
@@ -268,7 +305,14 @@ class MeshBase(HardwareModel):
                         f"{int(fan_out[name].max())} destination cores but a core has {limits.fan_out} "
                         f"output routes")
                 caps[name] = biggest // 2
-        return self._assemble(graph, dec, geoms, boxes, fan_out, limits, strict)
+        return self._assemble(graph, dec, used, boxes, fan_out, limits, strict)
+
+    #: why this chip does not split a neuron's fan-in (appended to a one-neuron DoesNotFit)
+    no_split_reason: ClassVar[str] = "the profile does not set fan_in_split: partial-currents"
+
+    def splits_fan_in(self) -> bool:
+        """Whether a neuron's fan-in may be split over cores (profile setting ``fan_in_split``)."""
+        return self.profile.setting("fan_in_split", "none") == "partial-currents"
 
     def _fan_out(self, graph, dec, boxes) -> dict[str, np.ndarray]:
         out = {name: np.zeros(len(b), np.int64) for name, b in boxes.items()}
@@ -283,12 +327,13 @@ class MeshBase(HardwareModel):
         layout = self.layout()
         cpc = layout.cores_per_chip
         capacity = cpc * int(self.p("max_chips"))
-        total = sum(len(b) for b in boxes.values())
+        parts = {name: getattr(g, "parts", 1) for name, g in geoms.items()}
+        total = sum(len(b) * parts[name] for name, b in boxes.items())
         placement = Placement(profile=self.profile.name, family=self.family, graph=graph,
                               decomposition=dec, layout=layout,
                               notes=host_fed_notes(graph, dec.placed, self.profile.name))
         if total > capacity:
-            msg = self._misfit_message(dec, boxes, limits, capacity, total)
+            msg = self._misfit_message(dec, boxes, limits, capacity, total, parts)
             if strict:
                 raise DoesNotFit(msg)
             placement.fits, placement.misfit = False, msg
@@ -299,29 +344,32 @@ class MeshBase(HardwareModel):
         for layer in dec.placed:
             ids = []
             geom = geoms[layer.name]
+            P = parts[layer.name]
             for j, box in enumerate(boxes[layer.name]):
-                idx = len(placement.cores)
-                chip, x, y = (int(a[0]) for a in layout.positions([idx]))
                 need = geom.needs(box)
-                usage = {"neurons": need["neurons"], "fan_in": need["fan_in"],
-                         "fan_out": int(fan_out[layer.name][j]), "synapse_bits": need["synapse_bits"]}
-                memory = {"synapses": need["synapse_bits"]}
-                if state_bits is not None:
-                    memory["state"] = need["neurons"] * state_bits
-                placement.cores.append(Core(index=idx, layer=layer.name, box=tuple(int(v) for v in box),
-                                            chip=chip, x=x, y=y, usage=usage,
-                                            capacity={k: v for k, v in cap.items() if v is not None},
-                                            memory=memory))
-                ids.append(idx)
+                for part in range(P):   # part 0 holds the somas; the others send it partial currents
+                    idx = len(placement.cores)
+                    chip, x, y = (int(a[0]) for a in layout.positions([idx]))
+                    usage = {"neurons": need["neurons"], "fan_in": need["fan_in"],
+                             "fan_out": int(fan_out[layer.name][j]) if part == 0 else need["neurons"],
+                             "synapse_bits": need["synapse_bits"]}
+                    memory = {"synapses": need["synapse_bits"]}
+                    if state_bits is not None:
+                        memory["state"] = need["neurons"] * state_bits
+                    placement.cores.append(Core(index=idx, layer=layer.name, box=tuple(int(v) for v in box),
+                                                chip=chip, x=x, y=y, usage=usage,
+                                                capacity={k: v for k, v in cap.items() if v is not None},
+                                                memory=memory, part=part, parts=P))
+                    ids.append(idx)
             placement.layer_cores[layer.name] = ids
         placement.chips = max(1, math.ceil(len(placement.cores) / cpc)) if placement.cores else 0
         return placement
 
-    def _misfit_message(self, dec, boxes, limits, capacity, total) -> str:
+    def _misfit_message(self, dec, boxes, limits, capacity, total, parts=None) -> str:
         used = 0
         chips_needed = math.ceil(total / self.layout().cores_per_chip)
         for layer in dec.placed:
-            n = len(boxes[layer.name])
+            n = len(boxes[layer.name]) * (parts or {}).get(layer.name, 1)
             if used + n > capacity:
                 per_core = [f"{limits.neurons} neurons"]
                 if limits.fan_in is not None:
@@ -365,17 +413,24 @@ class MeshBase(HardwareModel):
         layout, hop = placement.layout, self.hop_costs()
         chips = max(1, placement.chips or 1)
         geo = mesh_geometry(placement, chips)
-        shares = [layer_shares(l, geo.boxes[l.name], graph, trace, placement.cache) for l in dec.placed]
+        shares = [split_shares(layer_shares(l, geo.boxes[l.name], graph, trace, placement.cache),
+                               geo.parts[l.name], group_fractions(graph, l, trace, geo.parts[l.name]))
+                  if geo.parts[l.name] > 1 else layer_shares(l, geo.boxes[l.name], graph, trace, placement.cache)
+                  for l in dec.placed]
         chip = chip_activity(shares, B, T)                                       # [B, T, all cores]
         chip.totals_source = functools.lru_cache(maxsize=None)(lambda c: geo.core_sums(getattr(chip, c)))
         route_e, injected, stats, links = self._routes(trace, geo, hop, layout, chips)
+        partial = self._partial_currents(geo, chip, hop, layout, chips, route_e, stats, links)
 
         # timeline: layer at depth d handles data step t at chip step t + d. Packets per output
         # event of each core, from the event map alone (as the packets are): the same ratio for
         # every sample, whichever samples the trace holds (a shard of a dataset run, or all)
         out_tot = np.concatenate([s.run_out_events for s in shares]) if shares else np.zeros(0)
         ratio = np.divide(injected, out_tot, out=np.zeros_like(out_tot), where=out_tot > 0)
-        busy = self.busy(chip, chip.out_events * ratio)                           # [B, T, all cores]
+        sent = chip.out_events * ratio
+        if partial is not None:
+            sent = sent + partial
+        busy = self.busy(chip, sent)                                             # [B, T, all cores]
         layer_busy = geo.layer_max(busy)                                           # [B, T, layers]
         depth = {l.name: l.depth for l in dec.placed}
         K = T + (max(depth.values()) if depth else 0)
@@ -468,7 +523,7 @@ class MeshBase(HardwareModel):
                 continue
             packets = run_events * read / total
             weighted = packets * route.weights(hop)        # [energy, 1, hops east-west, north-south, chip]
-            per_core[:, geo.span[route.source]] += weighted[:2].sum(2)
+            per_core[:, geo.soma[route.source]] += weighted[:2].sum(2)
             totals = weighted[1:].sum((1, 2))
             st = stats[route.source]
             st["packets"] += totals[0]
@@ -478,6 +533,33 @@ class MeshBase(HardwareModel):
             links.add(route.src_ids, route.dst_ids, packets, route.links, source=route.source)
         route_e, injected = per_core
         return route_e, injected, stats, links
+
+    def _partial_currents(self, geo, chip, hop, layout, chips, route_e, stats, links):
+        """Partial currents of split fan-ins: each dendrite compartment sends one packet to its
+        soma core per step (``[B, T, all cores]``, None without splits). Their energy is added
+        to ``route_e``, their packets and hops to the layer's ``stats``, their loads to ``links``.
+
+        One packet per compartment per step is what a dense partial sum costs; it is also what
+        a sparse one costs at these fan-ins: a dendrite summing ``m`` inputs at rate ``r`` gets
+        none with probability ``(1 - r)^m``, under 1e-22 for ``m = 2048``, ``r = 0.025``."""
+        if not geo.partials:
+            return None
+        sent = np.zeros(chip.neuron_updates.shape)
+        for name, dend, soma_of, dend_ids, soma_ids in geo.partials:
+            sent[:, :, dend] = chip.neuron_updates[:, :, dend]
+            packets = chip.core_totals("neuron_updates")[dend]
+            cs, xs, ys = layout.positions(dend_ids)
+            cd, xd, yd = layout.positions(soma_ids)
+            ch = np.abs(cd - cs)
+            ew, ns = np.abs(xd - xs) - ch, np.abs(yd - ys)
+            route_e[dend] += packets * (hop.e_spike + ew * hop.e_ew + ns * hop.e_ns + ch * hop.e_chip)
+            st = stats[name]
+            st["packets"] += float(packets.sum())
+            st["hops_ew"] += float((packets * ew).sum())
+            st["hops_ns"] += float((packets * ns).sum())
+            st["chip_hops"] += float((packets * ch).sum())
+            links.add(dend_ids, soma_ids, packets, links.plan(dend_ids, soma_ids, paired=True), source=name)
+        return sent
 
     def _network_time(self, trace, dec, links, depth, K, hop, chips):
         """Per (sample, chip step) time of the busiest link, and a summary of link loads."""
@@ -525,6 +607,8 @@ class NeuromorphicMeshModel(MeshBase):
         "overlap of a core's neuron updates with its packet handling (a step's busy time is their sum)",
         'on-chip learning',
         'host and off-chip I/O',
+        "with a split fan-in: which of a box's cores an incoming packet reaches (all are routed to its soma "
+        "core), and sparse partial currents (one packet per dendrite compartment per step)",
     )
     parameters = {
         **MESH_LAYOUT_PARAMETERS,
@@ -556,8 +640,21 @@ class NeuromorphicMeshModel(MeshBase):
         "e_mac": ParamSpec("energy", "host energy per MAC (analog-fed layers)"),
         "e_analog_op": ParamSpec("energy", "host energy per elementwise op (host nodes)", required=False),
     }
-    settings = {"synapse_memory": SettingSpec("how synapses are stored", choices=("per-axon-lists", "shared-kernels"))}
+    settings = {"synapse_memory": SettingSpec("how synapses are stored", choices=("per-axon-lists", "shared-kernels")),
+                "fan_in_split": SettingSpec("whether a neuron's fan-in may be split over cores that send partial "
+                                            "currents to its soma core", choices=("none", "partial-currents"),
+                                            required=False),
+                "spike_payload": SettingSpec("binary: an integer spike s is s packets and s x fan-out synaptic ops; "
+                                             "graded: one packet carrying s and one synaptic op per synapse",
+                                             choices=("binary", "graded"), required=False)}
     core_by_core = True
+
+    def _cost(self, trace, placement):
+        if self.profile.setting("spike_payload", "binary") == "graded":
+            trace = graded_view(trace)
+        report = super()._cost(trace, placement)
+        report.details["spike_payload"] = self.profile.setting("spike_payload", "binary")
+        return report
 
     def synapse_memory(self) -> SynapseMemory:
         g = self.profile.get
