@@ -32,13 +32,17 @@ class HopCosts:
     t_chip: float = 0.0
 
 
-def hop_counts(layout: MeshLayout, src: np.ndarray, dst: np.ndarray):
-    """``(hops_ew, hops_ns, chip_hops)`` for every (source core, destination core) pair."""
+def hop_counts(layout: MeshLayout, src: np.ndarray, dst: np.ndarray, paired: bool = False):
+    """``(hops_ew, hops_ns, chip_hops)`` for every (source core, destination core) pair
+    (``paired``: for the pairs ``(src[i], dst[i])`` only)."""
     cs, xs, ys = layout.positions(src)
     cd, xd, yd = layout.positions(dst)
-    chip = np.abs(cd[None, :] - cs[:, None])
-    ew = np.abs(xd[None, :] - xs[:, None]) - chip
-    ns = np.abs(yd[None, :] - ys[:, None])
+    if not paired:
+        cs, xs, ys = cs[:, None], xs[:, None], ys[:, None]
+        cd, xd, yd = cd[None, :], xd[None, :], yd[None, :]
+    chip = np.abs(cd - cs)
+    ew = np.abs(xd - xs) - chip
+    ns = np.abs(yd - ys)
     return ew, ns, chip
 
 

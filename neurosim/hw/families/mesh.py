@@ -413,10 +413,10 @@ class MeshBase(HardwareModel):
         layout, hop = placement.layout, self.hop_costs()
         chips = max(1, placement.chips or 1)
         geo = mesh_geometry(placement, chips)
-        shares = [split_shares(layer_shares(l, geo.boxes[l.name], graph, trace, placement.cache),
-                               geo.parts[l.name], group_fractions(graph, l, trace, geo.parts[l.name]))
-                  if geo.parts[l.name] > 1 else layer_shares(l, geo.boxes[l.name], graph, trace, placement.cache)
-                  for l in dec.placed]
+        shares = []
+        for l in dec.placed:
+            share, P = layer_shares(l, geo.boxes[l.name], graph, trace, placement.cache), geo.parts[l.name]
+            shares.append(split_shares(share, P, group_fractions(graph, l, trace, P)) if P > 1 else share)
         chip = chip_activity(shares, B, T)                                       # [B, T, all cores]
         chip.totals_source = functools.lru_cache(maxsize=None)(lambda c: geo.core_sums(getattr(chip, c)))
         route_e, injected, stats, links = self._routes(trace, geo, hop, layout, chips)
@@ -548,10 +548,7 @@ class MeshBase(HardwareModel):
         for name, dend, soma_of, dend_ids, soma_ids in geo.partials:
             sent[:, :, dend] = chip.neuron_updates[:, :, dend]
             packets = chip.core_totals("neuron_updates")[dend]
-            cs, xs, ys = layout.positions(dend_ids)
-            cd, xd, yd = layout.positions(soma_ids)
-            ch = np.abs(cd - cs)
-            ew, ns = np.abs(xd - xs) - ch, np.abs(yd - ys)
+            ew, ns, ch = hop_counts(layout, dend_ids, soma_ids, paired=True)
             route_e[dend] += packets * (hop.e_spike + ew * hop.e_ew + ns * hop.e_ns + ch * hop.e_chip)
             st = stats[name]
             st["packets"] += float(packets.sum())
