@@ -11,8 +11,10 @@ Architectures (``build_graph(name)``, cached per process):
   mentions 256x320 inputs (rectangular validation); we use 320x320 as the brief and imgsz say.
 * ``ems-resnet{10,18,34}-640``: EMS-YOLO at 3x640x640, 80 classes, T=4 (paper; the code has 5).
 * ``ems-resnet{10,18,34}-gen1``: 3x320x320 (``g1-resnet/get_gen1_data.py`` resizes 240x304
-  gray frames to 320x320, 3 channels), 2 classes, T=4 (the code's ``time_window`` is 5; their
-  default Gen1 cfg is ``resnet34-cat.yaml``, which we approximate by our resnet34).
+  gray frames to 320x320, 3 channels), 2 classes, T=4 (the code's ``time_window`` is 5).
+* ``ems-resnet34-cat-{640,gen1}`` (T=4) and ``ems-resnet34-cat-gen1-t5``: the cfg of the authors'
+  released runs, ``resnet34-cat.yaml`` (EMS-Block2 at the downsamplings, a conv head); the
+  ``-t5`` variant has the code's ``time_window`` 5 (the first 50 ms slice repeated over the steps).
 
 SpikeYOLO graphs are exported with RepConv re-parameterised into single 3x3 convs (the
 spike-driven inference form, ``merge_repconv=True``): FLOPs are counted on that form.
@@ -31,6 +33,10 @@ ARCHITECTURES = {
        for b in ("resnet10", "resnet18", "resnet34")},
     **{f"ems-{b}-gen1": dict(family="emsyolo", backbone=b, num_classes=2, T=4, D=1, size=320)
        for b in ("resnet10", "resnet18", "resnet34")},
+    # the authors' released configuration: resnet34-cat.yaml, T=4 as in the paper, T=5 as in the code
+    "ems-resnet34-cat-640": dict(family="emsyolo", backbone="resnet34-cat", num_classes=80, T=4, D=1, size=640),
+    "ems-resnet34-cat-gen1": dict(family="emsyolo", backbone="resnet34-cat", num_classes=2, T=4, D=1, size=320),
+    "ems-resnet34-cat-gen1-t5": dict(family="emsyolo", backbone="resnet34-cat", num_classes=2, T=5, D=1, size=320),
 }
 
 

@@ -54,10 +54,38 @@ OPTIONS = {"fr_includes_D": (True, False), "t_multiplies": ("all", "spikes", "no
            "mac_layers": ("first", "analog", "analog+strided")}
 
 
+# What the authors settled in their issue trackers, per convention: the options a reading must
+# have to be *consistent* with the papers and the maintainers' answers. The remaining options
+# (first layer, head, which layers are MAC) are left open by them.
+SETTLED = {
+    "spikeyolo": {"options": {"fr_includes_D": True, "t_multiplies": "spikes"},
+                  "cite": "SpikeYOLO issues #31 and #64 (maintainer XinhaoLuo666): the firing rate already "
+                          "includes D (it lies in [0, D]) and does not include T, so the AC energy is multiplied "
+                          "by T; the paper's equation prices the encoding layer once as MACs"},
+    "emsyolo": {"options": {"t_multiplies": "all"},
+                "cite": "EMS-YOLO issue #12 and the paper's energy equation: E = T x (fr x E_AC x OP_AC + "
+                        "E_MAC x OP_MAC), every term multiplied by T; D = 1, so whether fr includes D does not matter"},
+}
+
+
 def default_reading(convention: str) -> Reading:
-    """The literal reading of each paper's formula."""
+    """The literal reading: the maintainers' settled options, every other option as both papers
+    write it (the encoding layer as the only MAC layer, the head counted)."""
     _check(convention)
-    return Reading(t_multiplies="spikes") if convention == "spikeyolo" else Reading(t_multiplies="all")
+    return Reading(**SETTLED[convention]["options"])
+
+
+def is_settled(convention: str, reading: Reading) -> bool:
+    """True when ``reading`` agrees with every option the authors settled (``SETTLED``)."""
+    _check(convention)
+    return all(getattr(reading, k) == v for k, v in SETTLED[convention]["options"].items())
+
+
+def distinct_readings(convention: str, graph, T=None, D=None) -> list[Reading]:
+    """``readings`` without the duplicates that cannot differ on ``graph``: with D = 1,
+    ``fr_includes_D`` changes nothing (only its True form is kept)."""
+    _, D = _meta(graph, T, D)
+    return [r for r in readings(convention) if D > 1 or r.fr_includes_D]
 
 
 def readings(convention: str) -> list[Reading]:
@@ -171,14 +199,14 @@ def reading_range(convention: str, graph, rate, T=None, D=None, profile: str = "
 
 def implied_rate_range(convention: str, graph, claimed_ratio: float, T=None, D=None,
                        profile: str = "paper-45nm", options: dict | None = None) -> list[tuple[dict, float | None]]:
-    """``implied_rate`` under every reading (or only those whose options match ``options``)."""
+    """``implied_rate`` under every distinct reading (or only those whose options match ``options``)."""
     out = []
-    for rd in readings(convention):
+    for rd in distinct_readings(convention, graph, T, D):
         if options and any(getattr(rd, k) != v for k, v in options.items()):
             continue
         out.append((rd.as_dict(), implied_rate(convention, graph, claimed_ratio, rd, T, D, profile)))
     return out
 
 
-__all__ = ["CONVENTIONS", "Reading", "OPTIONS", "default_reading", "readings", "op_energies", "energies",
+__all__ = ["CONVENTIONS", "Reading", "OPTIONS", "SETTLED", "default_reading", "is_settled", "distinct_readings", "readings", "op_energies", "energies",
            "ratio", "implied_rate", "reading_range", "implied_rate_range", "replace"]

@@ -14,7 +14,9 @@ Our reading of the authors' code (checked, not copied):
   ``[B, A (5 + nc), H, W]`` averaged over T (anchor a's fields at channels a(5+nc) .. a(5+nc)+4+nc).
 * BN scale is initialised to the threshold (0.5) and to 0.2 x threshold for the last BN of a
   residual branch, as the authors do (tdBN-style).
-* ResNet18's head uses conv-BN-SiLU ("Conv") layers: analog, non-spiking.
+* ResNet18's and ResNet34-cat's heads use the authors' "Conv" (conv, BN, then ``mem_update(act=True)``,
+  which applies SiLU to a leaky membrane): analog, non-spiking; we keep conv-BN-SiLU without the
+  membrane's recurrence (same operation counts).
 
 ``neuron="relu"`` gives the ANN twin: the same graph with ReLU in place of every LIF.
 """
@@ -40,6 +42,12 @@ BACKBONES = {
                      + [("b1", 128, 3, 1)] * 3 + [("b1", 256, 3, 2)] + [("b1", 256, 3, 1)] * 5
                      + [("b1", 512, 3, 2)] + [("b1", 512, 3, 1)] * 2,
                      p4_index=None, head="blocks"),
+    # resnet34-cat.yaml, the cfg of the authors' released COCO and Gen1 runs: resnet34 with
+    # EMS-Block2 (Concat_res2) at each downsampling to 128/256/512, and the conv head of resnet18.
+    "resnet34-cat": dict(layers=[("b1", 64, 3, 2)] + [("b1", 64, 3, 1)] * 2 + [("b2", 128, 3, 2)]
+                         + [("b1", 128, 3, 1)] * 3 + [("b2", 256, 3, 2)] + [("b1", 256, 3, 1)] * 5
+                         + [("b2", 512, 3, 2)] + [("b1", 512, 3, 1)] * 2,
+                         p4_index=None, head="conv"),
 }
 # resnet34's yaml counts each repeated run as one layer: P4 is the end of the 256-channel run.
 SCALES = {"micro": 0.125, "tiny": 0.25, "paper": 1.0}

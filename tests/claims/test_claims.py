@@ -140,3 +140,41 @@ def test_snn_energy_monotone():
         curve = ratio_curve(g, profile, 4, np.linspace(0, 1, 6))
         energies_ = [c[1] for c in curve]
         assert all(b >= a for a, b in zip(energies_, energies_[1:]))
+
+
+def test_settled_readings_give_the_maintainers_range():
+    """SpikeYOLO's maintainers settled fr in [0, D] (D included) and AC energy x T (issues #31, #64):
+    the 5.7x claim then implies 0.403-0.449 over the 12 readings they left open (first layer,
+    head, MAC layers), against 0.347-3.6 over all 72."""
+    from neurosim.claims import default_reading, implied_rate_range
+    from neurosim.claims.conventions import distinct_readings, is_settled
+
+    g = build_graph("spikeyolo-s-gen1")
+    literal = default_reading("spikeyolo")
+    assert literal.fr_includes_D and literal.t_multiplies == "spikes" and is_settled("spikeyolo", literal)
+    rates = implied_rate_range("spikeyolo", g, 5.7, options={"fr_includes_D": True, "t_multiplies": "spikes"})
+    assert len(rates) == 12
+    assert min(r for _, r in rates) == pytest.approx(0.4027, abs=5e-4)
+    assert max(r for _, r in rates) == pytest.approx(0.4494, abs=5e-4)
+    assert implied_rate("spikeyolo", g, 5.7, literal) == pytest.approx(0.4433, abs=5e-4)
+    # EMS-YOLO has D = 1: fr_includes_D cannot change anything, so only 36 distinct readings
+    assert len(distinct_readings("emsyolo", build_graph("ems-resnet34-gen1"))) == 36
+    assert default_reading("emsyolo").t_multiplies == "all"
+
+
+def test_ems_resnet34_cat_is_the_authors_released_cfg():
+    """resnet34-cat.yaml (EMS-YOLO's Gen1/COCO runs): 25,449,022 parameters and 33.00 G FLOPs at
+    640 (80 classes), 25,268,842 and 8.215 G at Gen1's 320 (2 classes). 5.83x then implies 0.0714
+    at the paper's T=4 and 0.0263 at the code's T=5; ResNet10 and ResNet18 cannot reach it."""
+    from neurosim.claims import default_reading
+
+    for name, params, flops in (("ems-resnet34-cat-640", 25_449_022, 33.0033152e9),
+                                ("ems-resnet34-cat-gen1", 25_268_842, 8.2148864e9)):
+        g = build_graph(name)
+        assert g.metadata["claims"]["torch_parameters"] == params
+        assert table_totals(layer_table(g))["flops"] == pytest.approx(flops, rel=1e-9)
+    literal = default_reading("emsyolo")
+    assert implied_rate("emsyolo", build_graph("ems-resnet34-cat-gen1"), 5.83, literal) == pytest.approx(0.0714, abs=1e-4)
+    assert implied_rate("emsyolo", build_graph("ems-resnet34-cat-gen1-t5"), 5.83, literal) == pytest.approx(0.0263, abs=1e-4)
+    for small in ("ems-resnet10-gen1", "ems-resnet18-gen1"):
+        assert implied_rate("emsyolo", build_graph(small), 5.83, literal) is None
