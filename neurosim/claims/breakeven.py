@@ -32,8 +32,17 @@ from ..sim.dense_ops import conv_tap_count
 from ..sim.trace import NodeTrace, Trace
 
 
-def synthetic_trace(graph, rate: float, T: int, batch: int = 1) -> Trace:
-    """The Trace of ``graph`` with every event-emitting neuron firing ``rate`` per neuron per step."""
+def neuron_rate(rate, name: str) -> float:
+    """``rate`` as one number, or a dict {neuron or event-input name: rate} with ``"*"`` the default
+    for names it lacks (0 when it has no default)."""
+    if isinstance(rate, dict):
+        return float(rate.get(name, rate.get("*", 0.0)))
+    return float(rate)
+
+
+def synthetic_trace(graph, rate, T: int, batch: int = 1) -> Trace:
+    """The Trace of ``graph`` with every event-emitting neuron firing ``rate`` per neuron per step
+    (one number, or per neuron: see :func:`neuron_rate`)."""
     trace = Trace(batch=batch, timesteps=T)
     every = graph.nodes_feeding_neurons() if graph.metadata.get("readout") == "last" else None
     out_rate: dict[str, float] = {}
@@ -49,11 +58,11 @@ def synthetic_trace(graph, rate: float, T: int, batch: int = 1) -> Trace:
         counts: dict[str, float] = {}
         r_out = 0.0
         if node.op == "input":
-            r_out = rate if kind != "analog" else 0.0
+            r_out = neuron_rate(rate, name) if kind != "analog" else 0.0
         elif node.is_neuron:
             counts["neuron_updates"] = counts["active_neurons"] = size
             counts["in_nonzero"] = size
-            r_out = rate if kind != "analog" else 0.0
+            r_out = neuron_rate(rate, name) if kind != "analog" else 0.0
         elif node.is_synaptic:
             src = node.inputs[0]
             n_in = int(np.prod(graph.shapes[src]))
