@@ -41,8 +41,11 @@ ARCHITECTURES = {
 
 
 @lru_cache(maxsize=None)
-def build_graph(name: str):
+def build_graph(name: str, merge_repconv: bool = True):
     """The IR graph of architecture ``name`` (see ``ARCHITECTURES``); cached in-process.
+
+    ``merge_repconv=False`` exports SpikeYOLO's RepConvs unmerged (1x1 -> depthwise 3x3 -> 1x1,
+    the trained form and the fair ANN twin's); EMS-YOLO has none, so it changes nothing there.
 
     ``graph.metadata["claims"]`` holds the spec plus ``torch_parameters`` (the torch model's
     parameter count, BN included: what the authors' summaries print).
@@ -57,7 +60,8 @@ def build_graph(name: str):
     if spec["family"] == "spikeyolo":
         from ..models.spikeyolo import SpikeYOLO
 
-        model = SpikeYOLO(spec["scale"], num_classes=spec["num_classes"], T=spec["T"], D=spec["D"])
+        model = SpikeYOLO(spec["scale"], num_classes=spec["num_classes"], T=spec["T"], D=spec["D"],
+                          merge_repconv=merge_repconv)
         graph = model.export_graph(size, metadata={"claims": {}})
     else:
         from ..models.emsyolo import EMSYOLO

@@ -128,14 +128,20 @@ class BreakEven:
     fits: bool | None = None
 
 
-def _snn_cost(graph, profile, T, strict=False):
+def scaled(pattern, x: float):
+    """Rates ``x`` (uniform) when ``pattern`` is None, else every rate of ``pattern`` times ``x``."""
+    return x if pattern is None else {k: v * x for k, v in pattern.items()}
+
+
+def _snn_cost(graph, profile, T, strict=False, pattern=None):
     from ..hw import hardware_model
 
     model = hardware_model(profile)
     placement = model.place(graph, strict=strict)
 
-    def energy(rate):
-        return model.cost(synthetic_trace(graph, rate, T), placement, ann_twin=False).energy_per_inference
+    def energy(x):
+        trace = synthetic_trace(graph, scaled(pattern, x), T)
+        return model.cost(trace, placement, ann_twin=False).energy_per_inference
 
     return energy, placement
 
@@ -158,15 +164,20 @@ def ratio_curve(graph, profile, T: int, rates, against: str = "ann-45nm") -> lis
 
 
 def break_even_rate(graph, profile, T: int, against: str = "ann-45nm", tol: float = 1e-6,
-                    strict: bool = False) -> BreakEven:
+                    strict: bool = False, pattern: dict | None = None, ann_graph=None) -> BreakEven:
     """Bisection over the uniform rate in [0, D or 1] for ``E_SNN(profile) = E_ANN(against)``.
+
+    With ``pattern`` (a per-neuron rate dict, see :func:`neuron_rate`) the unknown is instead the
+    factor ``x`` that scales every rate of the pattern (``rate`` is then that factor, searched up
+    to where the largest rate reaches D). ``ann_graph`` prices the twin on another graph (for
+    SpikeYOLO the unmerged RepConv form); default ``graph`` itself.
 
     ``rate`` is None (with ``reason``) when the SNN costs more than the ANN even silent, or less
     even at the maximum rate. Raises DoesNotFit only with ``strict=True``.
     """
-    energy, placement = _snn_cost(graph, profile, T, strict)
-    ann = ann_energy(graph, against)
-    hi = max_rate(graph)
+    energy, placement = _snn_cost(graph, profile, T, strict, pattern)
+    ann = ann_energy(ann_graph if ann_graph is not None else graph, against)
+    hi = max_rate(graph) if pattern is None else max_rate(graph) / max(max(pattern.values()), 1e-12)
     e0, e1 = energy(0.0), energy(hi)
     common = dict(ann_energy=ann, snn_energy_at_zero=e0, snn_energy_at_max=e1, max_rate=hi, fits=placement.fits)
     if e0 >= ann:

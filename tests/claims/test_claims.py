@@ -178,3 +178,25 @@ def test_ems_resnet34_cat_is_the_authors_released_cfg():
     assert implied_rate("emsyolo", build_graph("ems-resnet34-cat-gen1-t5"), 5.83, literal) == pytest.approx(0.0263, abs=1e-4)
     for small in ("ems-resnet10-gen1", "ems-resnet18-gen1"):
         assert implied_rate("emsyolo", build_graph(small), 5.83, literal) is None
+
+
+def test_paper_scale_scenario_numbers():
+    """The paper-scale section's numbers from first principles: the convention reproduces the
+    claim at its implied rate, the unmerged twin has fewer MACs, and memory-45nm's SNN / ANN is
+    the ratio of two independent costings."""
+    from neurosim.claims.paper_scale import cost_scenario
+    from neurosim.hw import hardware_model
+
+    r = cost_scenario("spikeyolo", "spikeyolo-s-gen1", "implied", 5.7, profiles=("memory-45nm",), tol=1e-3)
+    assert r["convention"]["ann_over_snn"] == pytest.approx(5.7, rel=1e-9)
+    assert r["weighted_rate"] == pytest.approx(0.4433, abs=5e-4)
+    merged, unmerged = (table_totals(layer_table(build_graph("spikeyolo-s-gen1", m)))["dense_macs"] for m in (True, False))
+    assert merged / unmerged == pytest.approx(1.685, abs=0.01)  # the dense 3x3 of the merged RepConv
+    assert r["convention"]["ann_unmerged_over_snn"] < r["convention"]["ann_over_snn"]
+    mem = r["profiles"]["memory-45nm"]
+    g = build_graph("spikeyolo-s-gen1")
+    m = hardware_model("memory-45nm")
+    snn = m.cost(synthetic_trace(g, 0.4433, 2), m.place(g), ann_twin=False).energy_per_inference
+    ann = hardware_model("ann-45nm").cost_twin(build_graph("spikeyolo-s-gen1", False)).energy
+    assert mem["snn_over_ann"] == pytest.approx(snn / ann, rel=1e-3)
+    assert mem["break_even"] is not None and mem["break_even"] < 0.01  # memory traffic: far below 0.44

@@ -39,4 +39,4 @@ def test_claims_command_writes_the_report(tmp_path):
     assert main(["claims", "--out", str(tmp_path), "--images", "2"]) == 0
     doc = json.loads((tmp_path / "claims.json").read_text())
     assert doc["arithmetic"]["implied"]["spikeyolo"]["literal"] == pytest.approx(0.443, abs=0.01)
-    assert "## 4. Verdict" in (tmp_path / "claims.md").read_text()
+    assert "## 5. Verdict" in (tmp_path / "claims.md").read_text()

@@ -1,0 +1,121 @@
+"""Both claims costed on the paper-scale graphs: at the rate each claim implies (uniform) and at
+the per-layer rates of SpikeYOLO's energy sheet (:mod:`.power_cal`), on every 45 nm profile.
+
+Per scenario (one graph, one set of rates):
+
+* the papers' convention (``conventions.energies``): ANN / SNN against the graph's own FLOPs
+  (for SpikeYOLO the merged RepConv, a dense 3x3) and against the unmerged (trained) form;
+* per profile pair (:func:`.pairs.columns`): SNN energy of the synthetic trace at those rates,
+  its ANN twin on the unmerged form (the primary comparison: the ANN one would train) and on the
+  merged form, the ratios SNN / ANN, and the break-even (a uniform rate, or for the sheet the
+  factor on all its rates) against the unmerged twin.
+
+Break-evens are uniform-rate, all-neurons-updated figures (``synthetic_trace``): every neuron
+is updated every step, the dense-input worst case.
+"""
+from __future__ import annotations
+
+from .architectures import build_graph, layer_table
+from .breakeven import break_even_rate, synthetic_trace
+from .conventions import default_reading, energies, implied_rate
+from .pairs import columns
+from .power_cal import sheet_rates
+from .rates import weighted_rate
+
+PROFILES = ("paper-45nm", "memory-45nm", "memory-45nm-int8")
+# (claim, graph, rates): "implied" is the uniform rate the claim implies on that graph under the
+# literal reading; "sheet" the 88 per-layer rates of SpikeYOLO's power_cal.xlsx
+SCENARIOS = (
+    ("spikeyolo", "spikeyolo-s-gen1", "implied"),
+    ("spikeyolo", "spikeyolo-s-gen1", "sheet"),
+    ("spikeyolo", "spikeyolo-s-640", "sheet"),
+    ("emsyolo", "ems-resnet34-cat-gen1", "implied"),
+    ("emsyolo", "ems-resnet34-cat-gen1-t5", "implied"),
+    ("emsyolo", "ems-resnet34-gen1", "implied"),
+)
+
+
+def scenario_rates(convention, graph, kind, claimed):
+    """(rates for ``synthetic_trace``, rates per synaptic layer for the convention, label)."""
+    if kind == "implied":
+        r = implied_rate(convention, graph, claimed, default_reading(convention))
+        return r, r, f"implied {r:.3g} (uniform)"
+    per_neuron = sheet_rates(graph)
+    per_layer = {row["name"]: per_neuron.get(row["input"], 0.0) for row in layer_table(graph)}
+    return per_neuron, per_layer, "power_cal.xlsx per layer"
+
+
+def cost_scenario(convention, arch, kind, claimed, profiles=PROFILES, tol=1e-5) -> dict:
+    """Every number of one scenario (see the module docstring); energies in J per inference."""
+    from ..hw import hardware_model
+
+    graph = build_graph(arch)
+    unmerged = build_graph(arch, merge_repconv=False)
+    T = int(graph.metadata["claims"]["T"])
+    rates, per_layer, label = scenario_rates(convention, graph, kind, claimed)
+    trace = synthetic_trace(graph, rates, T)
+    conv = energies(convention, graph, per_layer)
+    conv_unmerged_ann = energies(convention, unmerged, 0.0)["ann"]
+    out = {"claim": convention, "arch": arch, "T": T, "rates": kind, "label": label,
+           "weighted_rate": weighted_rate(graph, trace),
+           "convention": {"snn_J": conv["snn"], "ann_J": conv["ann"], "ann_over_snn": conv["ratio"],
+                          "ann_unmerged_J": conv_unmerged_ann, "ann_unmerged_over_snn": conv_unmerged_ann / conv["snn"]},
+           "profiles": {}}
+    pattern = rates if isinstance(rates, dict) else None
+    for col, profile, twin in columns(profiles):
+        model = hardware_model(profile)
+        snn = model.cost(trace, model.place(graph, strict=False), ann_twin=False).energy_per_inference
+        ann = hardware_model(twin).cost_twin(unmerged).energy
+        ann_merged = hardware_model(twin).cost_twin(graph).energy
+        be = break_even_rate(graph, profile, T, against=twin, tol=tol, pattern=pattern, ann_graph=unmerged)
+        out["profiles"][col] = {"profile": profile, "twin": twin, "snn_J": snn, "ann_J": ann, "ann_merged_J": ann_merged,
+                                "snn_over_ann": snn / ann, "snn_over_ann_merged": snn / ann_merged,
+                                "break_even": be.rate, "break_even_reason": be.reason}
+    return out
+
+
+def paper_scale(claims: dict) -> list[dict]:
+    """Every scenario of ``SCENARIOS``; ``claims`` maps convention -> {"ratio": claimed ratio}."""
+    return [cost_scenario(c, arch, kind, claims[c]["ratio"]) for c, arch, kind in SCENARIOS]
+
+
+def render_paper_scale(rows: list[dict]) -> list[str]:
+    """The report's paper-scale section (markdown lines)."""
+    f = lambda v, d=3: "–" if v is None else f"{v:.{d}g}"  # noqa: E731
+    cols = [c for c, _, _ in columns(PROFILES)]
+    lines = ["Each claim's paper-scale graph at the rate it implies (uniform, literal reading) and at the",
+             "88 per-layer rates of SpikeYOLO's power_cal.xlsx (its template's rates, COCO; on the Gen1 graph",
+             "the same layers get the same rates). *Weighted rate*: the synaptic-op-weighted input rate",
+             "(`neurosim/claims/rates.py`). Under the papers' convention: ANN / SNN (\"x less energy\"), against",
+             "the graph's own FLOPs and, in brackets, against the unmerged RepConv form (SpikeYOLO's trained",
+             "ANN; EMS-YOLO has no RepConv). Per profile: SNN / ANN twin energy (above 1: the SNN costs",
+             "more), the twin on the unmerged form first and the merged form in brackets; the twin runs on",
+             "paper-45nm for paper-45nm, on ann-45nm-int8 for memory-45nm-int8, on ann-45nm for memory-45nm",
+             "and on ann-45nm-noreuse (no data reuse) for the naive column.", "",
+             "| claim | graph | T | rates | weighted rate | convention ANN / SNN | " + " | ".join(cols) + " |",
+             "|---|---|---:|---|---:|---:|" + "---:|" * len(cols)]
+    for r in rows:
+        c = r["convention"]
+        conv = f"{c['ann_over_snn']:.3g}x" + (f" ({c['ann_unmerged_over_snn']:.3g}x)"
+                                             if abs(c["ann_unmerged_over_snn"] / c["ann_over_snn"] - 1) > 1e-3 else "")
+        cells = []
+        for col in cols:
+            p = r["profiles"][col]
+            cells.append(f(p["snn_over_ann"]) + (f" ({f(p['snn_over_ann_merged'])})"
+                                                 if abs(p["snn_over_ann_merged"] / p["snn_over_ann"] - 1) > 1e-3 else ""))
+        lines.append(f"| {r['claim']} | {r['arch']} | {r['T']} | {r['label']} | {r['weighted_rate']:.3g} | {conv} | "
+                     + " | ".join(cells) + " |")
+    lines += ["", "Break-even against the unmerged twin: the uniform rate (implied rows) or the factor on all of the",
+              "sheet's rates (sheet rows) at which SNN and twin cost the same. A uniform-rate, all-neurons-updated",
+              "figure: every neuron is updated every step, as `synthetic_trace` assumes.", "",
+              "| claim | graph | rates | " + " | ".join(cols) + " |", "|---|---|---|" + "---:|" * len(cols)]
+    for r in rows:
+        cells = []
+        for col in cols:
+            p = r["profiles"][col]
+            if p["break_even"] is not None:
+                cells.append(f(p["break_even"]) + (" x sheet" if r["rates"] == "sheet" else ""))
+            else:
+                cells.append("never loses" if "never crosses" in p["break_even_reason"] else "never wins")
+        lines.append(f"| {r['claim']} | {r['arch']} | {r['label']} | " + " | ".join(cells) + " |")
+    return lines
