@@ -152,10 +152,12 @@ def ann_energy(graph, against: str) -> float:
     return hardware_model(against).cost_twin(graph).energy
 
 
-def ratio_curve(graph, profile, T: int, rates, against: str = "ann-45nm") -> list[tuple[float, float, float, float]]:
-    """``(rate, snn_energy, ann_energy, snn / ann)`` for each rate (J per inference)."""
+def ratio_curve(graph, profile, T: int, rates, against: str = "ann-45nm",
+                ann_graph=None) -> list[tuple[float, float, float, float]]:
+    """``(rate, snn_energy, ann_energy, snn / ann)`` for each rate (J per inference); the twin
+    priced on ``ann_graph`` (default ``graph``)."""
     energy, _ = _snn_cost(graph, profile, T)
-    ann = ann_energy(graph, against)
+    ann = ann_energy(ann_graph if ann_graph is not None else graph, against)
     out = []
     for r in rates:
         e = energy(float(r))

@@ -16,7 +16,9 @@ def add_parser(sub):
     p.add_argument("--out", type=values.out_dir, default="docs", help="directory for claims.md, claims.json, img/ (default docs)")
     p.add_argument("--trained", type=values.in_dir, default=None,
                    help="folder of model folders to re-cost (default: the shipped models, see 'neurosim models')")
-    p.add_argument("--images", type=values.count, default=8, help="test images per shipped model (default 8)")
+    p.add_argument("--images", type=values.count_or_all, default="all",
+                   help="test images per shipped model, or 'all' for the whole test split (default all: rates and "
+                        "energies then come from the same images as the card's accuracy)")
     p.set_defaults(func=run)
 
 

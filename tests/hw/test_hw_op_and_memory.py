@@ -117,6 +117,43 @@ def test_memory_aware_by_hand():
                                                         + U * 3.7 * pJ + memory)
 
 
+def test_memory_aware_with_the_twins_reuse_by_hand():
+    """memory-45nm-reuse: membranes in registers (state read + write once per update) and
+    weights / analog inputs read once per step, the rest as memory-45nm."""
+    b = GraphBuilder()
+    x = b.input((4,), kind="binary", name="x")
+    fc = b.linear(x, weight=np.ones((3, 4), np.float32), bias=np.zeros(3, np.float32), name="fc")
+    b.lif(fc, decay=0.5, name="n")
+    graph = b.build(outputs=["n"])
+    trace = empty_trace(graph, batch=1, timesteps=2)
+    fill(trace, "fc", syn_ops=[[6, 3]], in_spikes=[[2, 1]])
+    fill(trace, "n", neuron_updates=3.0, active_neurons=[[2, 1]], out_spikes=[[1, 0]], out_nonzero=[[1, 0]])
+    row = hw.evaluate(trace, graph, "memory-45nm-reuse", ann_twin=False).layer("n")
+    U, ops, fired, T = 6, 9, 1, 2
+    memory = (12 * T * sram(12 * 32, 32)       # each weight once per step
+              + 3 * sram(4 * 1, 1)             # input spike reads, as memory-45nm
+              + 3 * 2 * sram(3 * 32, 32)       # bias reads
+              + 2 * U * sram(3 * 32, 32)       # membrane read + write per update only
+              + fired * sram(3 * 1, 1))        # output spike writes
+    assert row.energy["memory"] == pytest.approx(memory)
+    assert row.energy["synaptic"] == pytest.approx(ops * 0.9 * pJ)  # arithmetic unchanged
+
+    b = GraphBuilder()  # an analog-fed layer: its inputs are read once per step, not per MAC
+    x = b.input((4,), name="img")
+    fc = b.linear(x, weight=np.ones((3, 4), np.float32), name="fc")
+    b.lif(fc, decay=0.5, name="n")
+    graph = b.build(outputs=["n"])
+    trace = empty_trace(graph, batch=1, timesteps=2)
+    fill(trace, "fc", macs=12.0)
+    fill(trace, "n", neuron_updates=3.0, active_neurons=3.0)
+    rows = {p: hw.evaluate(trace, graph, p, ann_twin=False).layer("n").energy["memory"]
+            for p in ("memory-45nm", "memory-45nm-reuse")}
+    assert rows["memory-45nm"] == pytest.approx(24 * sram(12 * 32, 32) + 24 * sram(4 * 32, 32)
+                                                + 2 * 6 * sram(3 * 32, 32))
+    assert rows["memory-45nm-reuse"] == pytest.approx(24 * sram(12 * 32, 32) + 8 * sram(4 * 32, 32)
+                                                      + 2 * 6 * sram(3 * 32, 32))
+
+
 @pytest.mark.parametrize("profile, e_mac, e_act, bits, snn_pair", [
     ("ann-45nm", 4.6, 0.9, 32, "memory-45nm"),          # fp32 multiply + add; fp32 data
     ("ann-45nm-int8", 0.3, 0.1, 8, "memory-45nm-int8"),  # int8 multiply + int32 add; int8 data

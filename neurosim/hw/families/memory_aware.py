@@ -16,11 +16,23 @@ MAC                   macs of analog-fed synaptic nodes                e_mac
 weight read           syn_ops + macs                                   E_access(weights, weight_bits)
 input read            in_spikes (event-fed); macs (analog-fed, no reuse) E_access(input buffer, spike_bits | activation_bits)
 bias read             outputs x T x batch, if the node has a bias      E_access(biases, bias_bits)
-state read + write    2 x (syn_ops + U)                                E_access(state, state_bits)
+state read + write    2 x (syn_ops + U), or 2 x U with registers       E_access(state, state_bits)
 neuron update         U accumulates + fired resets (+ U leak multiplies for leaky neurons)  e_ac, e_mult
 output write          fired (out_nonzero) spikes, or U analog outputs  E_access(output buffer, spike_bits | activation_bits)
 host op               analog_ops of host nodes                         e_analog_op
 ====================  ===============================================  =====================
+
+The setting ``membrane_traffic`` chooses the SNN's dataflow for membranes: ``per-event`` (the
+default, Lemaire's count: every synaptic event reads and writes its target's membrane in SRAM)
+or ``per-update`` (a neuron's membrane is held in a register while one step's events are
+accumulated, so it is read and written once per update: 2 x U). ``per-update`` is the
+counterpart of the dense ANN twin's dataflow (each output accumulated in a register and
+written once), which makes the SNN/ANN comparison symmetric in how accumulators are held.
+The setting ``operand_traffic`` likewise: ``per-event`` (the default: one weight read per
+synaptic op or MAC, one input read per MAC of an analog-fed node) or ``per-step`` (each
+layer's weights and analog inputs read once per timestep and sample and reused from registers,
+as the dense twin reads each weight and activation once per inference: weight reads = weights
+x T x batch, analog input reads = input size x T x batch).
 
 Lemaire's counts for a fully connected layer are the special case ``syn_ops = theta_in N_out``,
 ``U = T N_out``. A neuron is leaky when it multiplies its state each step (LIF and I-LIF with
@@ -36,7 +48,7 @@ from ..accounting import base_row, footprint, host_warning, is_event_fed, layer_
 from ..base import HardwareModel
 from ..layers import graph_cache
 from ..memo import node_total
-from ..profile import ParamSpec
+from ..profile import ParamSpec, SettingSpec
 from ..registry import register_family
 
 
@@ -89,6 +101,15 @@ class MemoryAwareModel(HardwareModel):
         "spike_bits": ParamSpec("bits", "width of one stored spike (event) word", minimum=1),
         "activation_bits": ParamSpec("bits", "width of an analog activation word", minimum=1),
     }
+    settings = {
+        "membrane_traffic": SettingSpec("per-event: every synaptic event reads and writes the membrane in SRAM "
+                                        "(Lemaire et al. 2022); per-update: membranes in registers during a step, one "
+                                        "read and write per neuron update", choices=("per-event", "per-update"),
+                                        required=False),
+        "operand_traffic": SettingSpec("per-event: one weight read per synaptic op or MAC and one input read per "
+                                       "MAC (Lemaire et al. 2022); per-step: weights and analog inputs read once per "
+                                       "timestep and sample", choices=("per-event", "per-step"), required=False),
+    }
 
     def _cost(self, trace, placement):
         graph = placement.graph
@@ -112,6 +133,8 @@ class MemoryAwareModel(HardwareModel):
         e_an = self.profile.get("e_analog_op")
         batch = max(trace.batch, 1)
         steps = trace.timesteps * trace.batch
+        per_event = self.profile.setting("membrane_traffic", "per-event") == "per-event"
+        operands_per_event = self.profile.setting("operand_traffic", "per-event") == "per-event"
         for layer, plan in zip(placement.layers, self._plans(graph, placement.layers)):
             counts = layer_counts(layer, graph, trace)
             if layer.kind == "host":
@@ -126,11 +149,12 @@ class MemoryAwareModel(HardwareModel):
                 if syn.event_fed:
                     ops = node_total(nt, "syn_ops")
                     in_reads = node_total(nt, "in_spikes")
-                    state_rw += 2.0 * ops
+                    if per_event:
+                        state_rw += 2.0 * ops
                 else:
                     ops = node_total(nt, "macs")
-                    in_reads = ops
-                memory += ops * syn.weight_access
+                    in_reads = ops if operands_per_event else syn.inputs * steps
+                memory += (ops if operands_per_event else syn.weights * steps) * syn.weight_access
                 memory += in_reads * syn.input_access
                 if syn.bias_access is not None:
                     memory += outputs * steps * syn.bias_access
@@ -164,6 +188,8 @@ class SynapseMemory:
 
     name: str
     event_fed: bool
+    weights: int
+    inputs: int
     weight_access: float
     input_access: float
     bias_access: float | None
@@ -188,7 +214,7 @@ class LayerMemory:
             event_fed = is_event_fed(graph, s)
             in_word = spb if event_fed else ab
             self.synapses.append(SynapseMemory(
-                s, event_fed, sram.access(node.weight.size * wb, wb), sram.access(in_size * in_word, in_word),
+                s, event_fed, int(node.weight.size), in_size, sram.access(node.weight.size * wb, wb), sram.access(in_size * in_word, in_word),
                 None if node.bias is None else sram.access(node.bias.size * bb, bb)))
         self.state_access = sram.access(outputs * sb, sb)
         self.leaky = bool(layer.neuron) and is_leaky(graph.node(layer.neuron))
