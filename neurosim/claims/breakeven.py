@@ -40,9 +40,28 @@ def neuron_rate(rate, name: str) -> float:
     return float(rate)
 
 
-def synthetic_trace(graph, rate, T: int, batch: int = 1) -> Trace:
+def receiving_fraction(graph, node, out_rate: dict) -> float:
+    """Expected fraction of ``node``'s neurons that receive at least one event in a step when the
+    node is fed by one event-fed synaptic node: ``1 - (1 - min(r, 1))^fan_in`` with ``r`` that
+    synaptic node's input rate and ``fan_in`` its mean synapses per output (independent events,
+    an assumption). 1 for any other input (analog, or a sum of several branches)."""
+    src = graph.node(node.inputs[0])
+    if not src.is_synaptic or graph.kinds[src.inputs[0]] == "analog":
+        return 1.0
+    fan_in = dense_macs(src, graph.shapes[src.inputs[0]]) / max(int(np.prod(graph.shapes[src.name])), 1)
+    r = min(out_rate.get(src.inputs[0], 0.0), 1.0)
+    return float(1.0 - (1.0 - r) ** fan_in)
+
+
+def synthetic_trace(graph, rate, T: int, batch: int = 1, updated: str = "all") -> Trace:
     """The Trace of ``graph`` with every event-emitting neuron firing ``rate`` per neuron per step
-    (one number, or per neuron: see :func:`neuron_rate`)."""
+    (one number, or per neuron: see :func:`neuron_rate`).
+
+    ``updated="all"`` (default) updates every neuron every step (the worst case);
+    ``updated="receiving"`` updates only the expected fraction that receives an event
+    (:func:`receiving_fraction`), as an event-driven core that skips idle neurons would."""
+    if updated not in ("all", "receiving"):
+        raise ValueError(f"updated must be 'all' or 'receiving', not {updated!r}")
     trace = Trace(batch=batch, timesteps=T)
     every = graph.nodes_feeding_neurons() if graph.metadata.get("readout") == "last" else None
     out_rate: dict[str, float] = {}
@@ -60,8 +79,9 @@ def synthetic_trace(graph, rate, T: int, batch: int = 1) -> Trace:
         if node.op == "input":
             r_out = neuron_rate(rate, name) if kind != "analog" else 0.0
         elif node.is_neuron:
-            counts["neuron_updates"] = counts["active_neurons"] = size
-            counts["in_nonzero"] = size
+            share = 1.0 if updated == "all" else receiving_fraction(graph, node, out_rate)
+            counts["neuron_updates"] = counts["active_neurons"] = share * size
+            counts["in_nonzero"] = share * size
             r_out = neuron_rate(rate, name) if kind != "analog" else 0.0
         elif node.is_synaptic:
             src = node.inputs[0]
@@ -133,14 +153,14 @@ def scaled(pattern, x: float):
     return x if pattern is None else {k: v * x for k, v in pattern.items()}
 
 
-def _snn_cost(graph, profile, T, strict=False, pattern=None):
+def _snn_cost(graph, profile, T, strict=False, pattern=None, updated="all"):
     from ..hw import hardware_model
 
     model = hardware_model(profile)
     placement = model.place(graph, strict=strict)
 
     def energy(x):
-        trace = synthetic_trace(graph, scaled(pattern, x), T)
+        trace = synthetic_trace(graph, scaled(pattern, x), T, updated=updated)
         return model.cost(trace, placement, ann_twin=False).energy_per_inference
 
     return energy, placement
@@ -166,18 +186,20 @@ def ratio_curve(graph, profile, T: int, rates, against: str = "ann-45nm",
 
 
 def break_even_rate(graph, profile, T: int, against: str = "ann-45nm", tol: float = 1e-6,
-                    strict: bool = False, pattern: dict | None = None, ann_graph=None) -> BreakEven:
+                    strict: bool = False, pattern: dict | None = None, ann_graph=None,
+                    updated: str = "all") -> BreakEven:
     """Bisection over the uniform rate in [0, D or 1] for ``E_SNN(profile) = E_ANN(against)``.
 
     With ``pattern`` (a per-neuron rate dict, see :func:`neuron_rate`) the unknown is instead the
     factor ``x`` that scales every rate of the pattern (``rate`` is then that factor, searched up
     to where the largest rate reaches D). ``ann_graph`` prices the twin on another graph (for
-    SpikeYOLO the unmerged RepConv form); default ``graph`` itself.
+    SpikeYOLO the unmerged RepConv form); default ``graph`` itself. ``updated`` as in
+    :func:`synthetic_trace`.
 
     ``rate`` is None (with ``reason``) when the SNN costs more than the ANN even silent, or less
     even at the maximum rate. Raises DoesNotFit only with ``strict=True``.
     """
-    energy, placement = _snn_cost(graph, profile, T, strict, pattern)
+    energy, placement = _snn_cost(graph, profile, T, strict, pattern, updated)
     ann = ann_energy(ann_graph if ann_graph is not None else graph, against)
     hi = max_rate(graph) if pattern is None else max_rate(graph) / max(max(pattern.values()), 1e-12)
     e0, e1 = energy(0.0), energy(hi)

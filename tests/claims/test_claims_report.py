@@ -18,7 +18,7 @@ def test_render_uses_the_computed_numbers():
                 "profiles": {"paper-45nm": {"fits": True, "energy_uJ": 10.0, "latency_ms": None, "chips": None,
                                             "snn_over_ann": 0.1, "ann_reference": "paper-45nm"},
                              "memory-45nm": {"fits": True, "energy_uJ": 300.0, "latency_ms": None, "chips": None,
-                                             "snn_over_ann": 3.0, "snn_over_trained_twin": 6.0,
+                                             "snn_over_ann": 3.0, "snn_over_structural_twin": 6.0,
                                              "ann_reference": "ann-45nm"},
                              "speck": {"fits": False, "reason": "too many layers"}}}]
     breakeven = {"m": {"memory-45nm": {"rate": 0.125, "reason": "crossed", "fits": True, "against": "ann-45nm"}}}
@@ -27,7 +27,7 @@ def test_render_uses_the_computed_numbers():
     assert "| 5.7x (spikeyolo) | a |  | 0.443 | 0.403 – 0.449 (12 readings) | 0.3 – 3.6 (60 readings, 2 with no solution) |" in text
     assert "Settled by issue #31." in text and "* speck: m: too many layers" in text
     assert "| m | shapes | 1 | 4 | 0.800 / 0.810 | 0.500 | 0.1 | 3 (6) |" in text
-    assert "would need a mean rate below 0.125 to win" in text and "1,234" in text
+    assert "would need a uniform rate below 0.125 to win" in text and "1,234" in text
     assert "10x less energy than its twin" in text  # 1 / 0.1, under the papers' convention
     assert "the 1 of our 1 detectors that have one fire 4x to 4x above it" in text  # 0.5 / 0.125
 
@@ -39,4 +39,19 @@ def test_claims_command_writes_the_report(tmp_path):
     assert main(["claims", "--out", str(tmp_path), "--images", "2"]) == 0
     doc = json.loads((tmp_path / "claims.json").read_text())
     assert doc["arithmetic"]["implied"]["spikeyolo"]["literal"] == pytest.approx(0.443, abs=0.01)
-    assert "## 5. Verdict" in (tmp_path / "claims.md").read_text()
+    assert "## 7. Verdict" in (tmp_path / "claims.md").read_text()
+
+
+def test_render_paper_scale_rows():
+    from neurosim.claims.paper_scale import render_paper_scale
+
+    prof = lambda r, m, be: {"snn_over_ann": r, "snn_over_ann_merged": m, "break_even": be,  # noqa: E731
+                             "break_even_reason": "crossed" if be else "the SNN at zero spikes ..."}
+    row = {"claim": "spikeyolo", "arch": "g", "T": 2, "rates": "sheet", "label": "power_cal.xlsx per layer",
+           "weighted_rate": 0.368, "accuracy": "mAP 67.2",
+           "convention": {"ann_over_snn": 6.92, "ann_unmerged_over_snn": 3.99},
+           "profiles": {"paper-45nm": prof(0.25, 0.149, None), "memory-45nm": prof(86.0, 45.8, 0.00912),
+                        "memory-45nm vs naive ANN": prof(2.65, 0.961, 0.375), "memory-45nm-int8": prof(791, 427, None)}}
+    text = "\n".join(render_paper_scale([row]))
+    assert "| spikeyolo | mAP 67.2 | g | 2 | power_cal.xlsx per layer | 0.368 | 6.92x (3.99x) | 0.25 (0.149) | 86 (45.8) |" in text
+    assert "| 0.00912 x sheet | 0.375 x sheet | never wins |" in text
