@@ -137,8 +137,12 @@ class BoxGrid:
 def _ranges(lo: np.ndarray, hi: np.ndarray, n: int):
     """Distinct ranges ``[lo, hi)`` plus ``[0, n)``: their 0/1 matrix ``[ranges, n]``, the range
     of each input, and the index of the full range."""
-    pairs, inverse = np.unique(np.stack([np.append(lo, 0), np.append(hi, n)], 1), axis=0, return_inverse=True)
+    # one int64 key per range (lo, hi both in [0, n]): a 1-D unique sorts in the same
+    # lexicographic order as a row-wise unique of the pairs, and far faster
+    lo, hi = np.append(lo, 0).astype(np.int64), np.append(hi, n).astype(np.int64)
+    keys, inverse = np.unique(lo * (n + 1) + hi, return_inverse=True)
     inverse = inverse.reshape(-1)
+    pairs = np.stack([keys // (n + 1), keys % (n + 1)], 1)
     pos = np.arange(n)
     matrix = ((pos[None, :] >= pairs[:, :1]) & (pos[None, :] < pairs[:, 1:])).astype(np.float64)
     return matrix, inverse[:-1], int(inverse[-1])
