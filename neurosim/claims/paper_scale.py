@@ -125,3 +125,77 @@ def render_paper_scale(rows: list[dict]) -> list[str]:
                 cells.append("never loses" if "never crosses" in p["break_even_reason"] else "never wins")
         lines.append(f"| {r['claim']} | {r['arch']} | {r['label']} | " + " | ".join(cells) + " |")
     return lines
+
+
+CHIPS = ("loihi", "loihi2", "spinnaker2", "truenorth", "speck")
+CHIP_SCENARIOS = (("spikeyolo", "spikeyolo-s-gen1"), ("emsyolo", "ems-resnet34-cat-gen1"), ("emsyolo", "ems-resnet34-gen1"))
+
+
+def chip_placements(claims: dict, chips=CHIPS, progress=None) -> list[dict]:
+    """Each claim graph placed on each chip (non-strict: a graph over the chip-count limit is
+    still placed and reported with ``fits`` False) and, where it fits, costed at the claim's
+    implied uniform rate against the unmerged twin on ann-45nm and ann-45nm-int8. Minutes per
+    graph and chip: ``neurosim claims --chips`` runs it."""
+    from ..errors import DoesNotFit
+    from ..hw import hardware_model
+
+    out = []
+    for convention, arch in CHIP_SCENARIOS:
+        graph, unmerged = build_graph(arch), build_graph(arch, merge_repconv=False)
+        T = int(graph.metadata["claims"]["T"])
+        rate = implied_rate(convention, graph, claims[convention]["ratio"], default_reading(convention))
+        twins = {t: hardware_model(t).cost_twin(unmerged).energy for t in ("ann-45nm", "ann-45nm-int8")}
+        for chip in chips:
+            if progress:
+                progress(f"placing {arch} on {chip}")
+            model = hardware_model(chip)
+            row = {"claim": convention, "arch": arch, "chip": chip, "rate": rate, "T": T}
+            try:
+                placement = model.place(graph, strict=False)
+            except DoesNotFit as exc:
+                out.append({**row, "placed": False, "reason": str(exc)})
+                continue
+            row.update(placed=True, fits=bool(placement.fits), cores=len(placement.cores), chips=placement.chips,
+                       misfit=placement.misfit)
+            if placement.fits:
+                report = model.cost(synthetic_trace(graph, rate, T), placement, ann_twin=False)
+                e = report.energy_per_inference
+                row.update(energy_J=e, latency_s=report.totals().get("latency_per_inference"),
+                           static_share=report.energy_by_component.get("static", 0.0) / e if e else 0.0,
+                           over_fp32_twin=e / twins["ann-45nm"], over_int8_twin=e / twins["ann-45nm-int8"])
+            out.append(row)
+    return out
+
+
+def _first_reason(text: str) -> str:
+    """The first of a misfit's '; '-separated reasons, and how many more there are."""
+    parts = text.split("; ")
+    return parts[0] + (f" (and {len(parts) - 1} more reasons)" if len(parts) > 1 else "")
+
+
+def render_chips(rows: list[dict]) -> list[str]:
+    f = lambda v: "–" if v is None else f"{v:.3g}"  # noqa: E731
+    lines = ["Each claim graph placed on each chip and, where it fits, costed at the claim's implied uniform",
+             "rate (synthetic trace; SNN / ANN against the unmerged twin on ann-45nm and on ann-45nm-int8,",
+             "45 nm accelerators: a chip against another technology, so read the absolute energy too).", "",
+             "| graph | chip | placement | energy per inference (mJ) | latency (ms) | static share | vs fp32 twin | vs int8 twin |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    reasons = []
+    for r in rows:
+        if not r["placed"]:
+            reasons.append(f"* {r['arch']} on {r['chip']}: {r['reason']}")
+            lines.append(f"| {r['arch']} | {r['chip']} | does not fit (below) | – | – | – | – | – |")
+            continue
+        where = f"{r['cores']:,} cores" + (f", {r['chips']:,} chips" if r.get("chips") else "")
+        if not r["fits"]:
+            where += ": does not fit (below)"
+            reasons.append(f"* {r['arch']} on {r['chip']}: {_first_reason(r.get('misfit') or 'over the chip limit')}")
+        energy = r.get("energy_J")
+        latency = r.get("latency_s")
+        static = "–" if r.get("static_share") is None else f"{100 * r['static_share']:.0f}%"
+        lines.append(f"| {r['arch']} | {r['chip']} | {where} | {f(energy and energy * 1e3)} | "
+                     f"{f(latency and latency * 1e3)} | {static} | {f(r.get('over_fp32_twin'))} | "
+                     f"{f(r.get('over_int8_twin'))} |")
+    if reasons:
+        lines += ["", "Why a graph does not fit:", ""] + reasons
+    return lines

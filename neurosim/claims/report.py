@@ -217,7 +217,7 @@ def _curve_figure(curves, measured, path, measured_ratios=None):
 
 
 def render(arith: dict, shipped: list[dict], breakeven: dict, figure: str | None, paper: list[dict] | None = None,
-           sens: dict | None = None) -> str:
+           sens: dict | None = None, chips: list[dict] | None = None) -> str:
     f = lambda v, d=3: "–" if v is None else f"{v:.{d}g}"  # noqa: E731
     ratio_columns = [label for label, _, _ in columns(CHIP_PROFILES)]
     lines = ["# The 5.7x and 5.83x claims, checked", "",
@@ -250,6 +250,13 @@ def render(arith: dict, shipped: list[dict], breakeven: dict, figure: str | None
         from .paper_scale import render_paper_scale
 
         lines += ["", "## 2. The claims at paper scale, costed", ""] + render_paper_scale(paper)
+        if chips is not None:
+            from .paper_scale import render_chips
+
+            lines += ["", "### On the chips", ""] + render_chips(chips)
+        else:
+            lines += ["", "Chip placements at paper scale take minutes per graph and chip: `neurosim claims --chips` "
+                          "adds them here."]
     lines += ["", "## 3. Our trained detectors, re-costed (ours: micro models, not a test of the papers' numbers)", "",
               "Each shipped SNN and its ANN twin (trained/, see their cards), simulated and costed on "
               + ", ".join(sorted({f"{r['images']} test samples of {r.get('dataset', '')}" for r in shipped}))
@@ -510,22 +517,26 @@ def images_sensitivity(trained_dir: Path, shipped: list[dict]) -> dict | None:
     return {"model": IMAGES_MODEL, "rows": rows}
 
 
-def build_claims_report(out_dir, trained_dir, images="all") -> Path:
-    from .paper_scale import paper_scale
+def build_claims_report(out_dir, trained_dir, images="all", chips: bool = False, progress=None) -> Path:
+    """Compute every section and write ``claims.md``, ``claims.json`` and the figure to ``out_dir``.
+    ``chips`` adds the paper-scale chip placements (minutes per graph and chip)."""
+    from .paper_scale import chip_placements, paper_scale
     from .sensitivity import sensitivity
 
     out_dir = Path(out_dir)
     arith = paper_arithmetic()
     paper = paper_scale({c: {"ratio": v["ratio"], "accuracy": v["accuracy"]} for c, v in CLAIMS.items()})
+    placed = chip_placements({c: {"ratio": v["ratio"]} for c, v in CLAIMS.items()}, progress=progress) if chips else None
     rows_graphs = shipped_models(Path(trained_dir), images)
     figure = out_dir / "img" / "claims_breakeven.png"
     breakeven = break_evens(rows_graphs, figure)
     shipped = [r for r, _, _ in rows_graphs]
     sens = {"tables": sensitivity({c: {"ratio": v["ratio"]} for c, v in CLAIMS.items()}),
             "images": images_sensitivity(Path(trained_dir), shipped)}
-    text = render(arith, shipped, breakeven, "img/claims_breakeven.png" if figure.exists() else None, paper, sens)
+    text = render(arith, shipped, breakeven, "img/claims_breakeven.png" if figure.exists() else None, paper, sens,
+                  placed)
     write_text_atomic(out_dir / "claims.md", text)
     write_text_atomic(out_dir / "claims.json", json.dumps(
         {"arithmetic": arith, "paper_scale": paper, "shipped": shipped, "break_even": breakeven,
-         "sensitivity": sens}, indent=1, default=float) + "\n")
+         "sensitivity": sens, "chips": placed}, indent=1, default=float) + "\n")
     return out_dir / "claims.md"
