@@ -3,8 +3,11 @@
 Cores are numbered in placement order (layers in topological order, each layer's boxes
 channel-major) and laid on the mesh row-major: core ``i`` is in chip ``i // cores_per_chip``,
 tile ``(i mod cores_per_chip) // cores_per_tile``, tile column ``tile mod tile_columns`` and tile
-row ``tile // tile_columns``. Chips sit side by side along x, so the global mesh x of a core is
-``chip * tile_columns + column``.
+row ``tile // tile_columns``. By default (``chip_columns`` 0) chips sit side by side along x, so
+the global mesh x of a core is ``chip * tile_columns + column``; with ``chip_columns`` > 0 they
+form a grid of that many chip columns, chip ``c`` at chip column ``c mod chip_columns`` and chip
+row ``c // chip_columns`` (x = chip column x tile_columns + column, y = chip row x tile_rows + row),
+as multi-chip boards lay them out.
 """
 from __future__ import annotations
 
@@ -22,13 +25,30 @@ class MeshLayout:
     cores_per_tile: int = 1
     tile_columns: int = 1
     tile_rows: int = 1
+    chip_columns: int = 0   # 0: every chip in one row along x; else chips in a grid this many wide
+
+    def chip_grid(self, chips) -> tuple[np.ndarray, np.ndarray]:
+        """``(chip column, chip row)`` of each chip index."""
+        chips = np.asarray(chips, np.int64)
+        if self.chip_columns <= 0:
+            return chips, np.zeros_like(chips)
+        return chips % self.chip_columns, chips // self.chip_columns
 
     def positions(self, indices) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(chip, x, y)`` of each core index (global mesh coordinates of its tile)."""
         idx = np.asarray(indices, np.int64)
         chip = idx // self.cores_per_chip
         tile = (idx % self.cores_per_chip) // self.cores_per_tile
-        return chip, chip * self.tile_columns + tile % self.tile_columns, tile // self.tile_columns
+        cx, cy = self.chip_grid(chip)
+        return chip, cx * self.tile_columns + tile % self.tile_columns, cy * self.tile_rows + tile // self.tile_columns
+
+    def mesh_size(self, chips: int) -> tuple[int, int]:
+        """``(width, height)`` in tiles of the mesh that ``chips`` chips form."""
+        chips = max(1, int(chips))
+        if self.chip_columns <= 0:
+            return chips * self.tile_columns, self.tile_rows
+        cols = min(self.chip_columns, chips)
+        return cols * self.tile_columns, -(-chips // self.chip_columns) * self.tile_rows
 
     def tiles_used(self, n_cores: int) -> int:
         if n_cores <= 0:

@@ -40,10 +40,11 @@ def hop_counts(layout: MeshLayout, src: np.ndarray, dst: np.ndarray, paired: boo
     if not paired:
         cs, xs, ys = cs[:, None], xs[:, None], ys[:, None]
         cd, xd, yd = cd[None, :], xd[None, :], yd[None, :]
-    chip = np.abs(cd - cs)
-    ew = np.abs(xd - xs) - chip
-    ns = np.abs(yd - ys)
-    return ew, ns, chip
+    (cxs, cys), (cxd, cyd) = layout.chip_grid(cs), layout.chip_grid(cd)
+    chip_x, chip_y = np.abs(cxd - cxs), np.abs(cyd - cys)
+    ew = np.abs(xd - xs) - chip_x
+    ns = np.abs(yd - ys) - chip_y
+    return ew, ns, chip_x + chip_y
 
 
 class LinkPlan:
@@ -82,8 +83,7 @@ class LinkLoads:
 
     def __init__(self, layout: MeshLayout, chips: int):
         self.layout = layout
-        self.width = max(1, chips) * layout.tile_columns
-        self.height = layout.tile_rows
+        self.width, self.height = layout.mesh_size(chips)
         self.sources: list = []
         self._slot: dict = {}
         self._slots: list[int] = []
@@ -140,4 +140,6 @@ class LinkLoads:
         t[2:4] = costs.t_ns
         boundary = (np.arange(self.width) + 1) % self.layout.tile_columns == 0
         t[0:2, :, boundary] = costs.t_chip
+        rows = (np.arange(self.height) + 1) % self.layout.tile_rows == 0   # chip rows of a grid
+        t[2:4, rows, :] = costs.t_chip
         return t

@@ -56,6 +56,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+from dataclasses import replace
 from typing import ClassVar
 
 import numpy as np
@@ -329,6 +330,8 @@ class MeshBase(HardwareModel):
         capacity = cpc * int(self.p("max_chips"))
         parts = {name: getattr(g, "parts", 1) for name, g in geoms.items()}
         total = sum(len(b) * parts[name] for name, b in boxes.items())
+        if self.profile.setting("chip_layout", "line") == "grid":  # chips in a near-square grid
+            layout = replace(layout, chip_columns=int(np.ceil(np.sqrt(max(1, -(-total // cpc))))))
         placement = Placement(profile=self.profile.name, family=self.family, graph=graph,
                               decomposition=dec, layout=layout,
                               notes=host_fed_notes(graph, dec.placed, self.profile.name))
@@ -643,7 +646,10 @@ class NeuromorphicMeshModel(MeshBase):
                                             required=False),
                 "spike_payload": SettingSpec("binary: an integer spike s is s packets and s x fan-out synaptic ops; "
                                              "graded: one packet carrying s and one synaptic op per synapse",
-                                             choices=("binary", "graded"), required=False)}
+                                             choices=("binary", "graded"), required=False),
+                "chip_layout": SettingSpec("line: chips side by side along x; grid: chips in a near-square grid "
+                                           "(ceil(sqrt(chips)) columns), as multi-chip boards and systems lay them",
+                                           choices=("line", "grid"), required=False)}
     core_by_core = True
 
     def _cost(self, trace, placement):
