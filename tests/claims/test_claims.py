@@ -200,3 +200,24 @@ def test_paper_scale_scenario_numbers():
     ann = hardware_model("ann-45nm").cost_twin(build_graph("spikeyolo-s-gen1", False)).energy
     assert mem["snn_over_ann"] == pytest.approx(snn / ann, rel=1e-3)
     assert mem["break_even"] is not None and mem["break_even"] < 0.01  # memory traffic: far below 0.44
+
+
+def test_receiving_neurons_and_rate_patterns_by_hand():
+    """updated='receiving': neurons of s1 (fed by c1, a 3x3 stride-2 conv on s0's spikes) are updated
+    with probability 1 - (1 - r)^fan_in; a per-neuron pattern scaled by x equals the uniform rate x."""
+    from neurosim.claims.breakeven import break_even_rate
+    from neurosim.hw.ann_twin import dense_macs
+
+    g = three_layer_graph()
+    r = 0.05
+    trace = synthetic_trace(g, r, 2, updated="receiving")
+    c1 = g.node("c1")
+    fan_in = dense_macs(c1, g.shapes["s0"]) / (6 * 4 * 4)
+    assert trace.nodes["s1"].neuron_updates.sum() == pytest.approx(2 * 6 * 4 * 4 * (1 - (1 - r) ** fan_in))
+    assert trace.nodes["s0"].neuron_updates.sum() == pytest.approx(2 * 4 * 8 * 8)  # fed by the analog stem
+    big = build_graph("spikeyolo-s-gen1")  # crosses against the naive twin (at about 0.42)
+    uniform = break_even_rate(big, "memory-45nm", 2, against="ann-45nm-noreuse", tol=1e-6)
+    pattern = break_even_rate(big, "memory-45nm", 2, against="ann-45nm-noreuse", tol=1e-6, pattern={"*": 0.5})
+    assert uniform.rate is not None and pattern.rate == pytest.approx(2 * uniform.rate, rel=1e-4)
+    half = synthetic_trace(g, {"s0": 0.2, "*": 0.1}, 2)
+    assert half.nodes["c1"].syn_ops.sum() == pytest.approx(0.2 * dense_macs(c1, g.shapes["s0"]) * 2)
