@@ -253,10 +253,10 @@ def render(arith: dict, shipped: list[dict], breakeven: dict, figure: str | None
         if chips is not None:
             from .paper_scale import render_chips
 
-            lines += ["", "### On the chips", ""] + render_chips(chips)
+            lines += ["", "### On the chips", "", f"Generated with `neurosim claims --chips {','.join(dict.fromkeys(r['chip'] for r in chips))}`.", ""] + render_chips(chips)
         else:
-            lines += ["", "Chip placements at paper scale take minutes per graph and chip: `neurosim claims --chips` "
-                          "adds them here."]
+            lines += ["", "Chip placements at paper scale take minutes per graph and chip: `neurosim claims --chips "
+                          "loihi,loihi2,truenorth,speck` adds them here."]
     lines += ["", "## 3. Our trained detectors, re-costed (ours: micro models, not a test of the papers' numbers)", "",
               "Each shipped SNN and its ANN twin (trained/, see their cards), simulated and costed on "
               + ", ".join(sorted({f"{r['images']} test samples of {r.get('dataset', '')}" for r in shipped}))
@@ -517,16 +517,17 @@ def images_sensitivity(trained_dir: Path, shipped: list[dict]) -> dict | None:
     return {"model": IMAGES_MODEL, "rows": rows}
 
 
-def build_claims_report(out_dir, trained_dir, images="all", chips: bool = False, progress=None) -> Path:
+def build_claims_report(out_dir, trained_dir, images="all", chips=None, progress=None) -> Path:
     """Compute every section and write ``claims.md``, ``claims.json`` and the figure to ``out_dir``.
-    ``chips`` adds the paper-scale chip placements (minutes per graph and chip)."""
+    ``chips`` (profile names) adds the paper-scale chip placements (minutes per graph and chip)."""
     from .paper_scale import chip_placements, paper_scale
     from .sensitivity import sensitivity
 
     out_dir = Path(out_dir)
     arith = paper_arithmetic()
     paper = paper_scale({c: {"ratio": v["ratio"], "accuracy": v["accuracy"]} for c, v in CLAIMS.items()})
-    placed = chip_placements({c: {"ratio": v["ratio"]} for c, v in CLAIMS.items()}, progress=progress) if chips else None
+    placed = (chip_placements({c: {"ratio": v["ratio"]} for c, v in CLAIMS.items()}, chips=tuple(chips),
+                              progress=progress) if chips else None)
     rows_graphs = shipped_models(Path(trained_dir), images)
     figure = out_dir / "img" / "claims_breakeven.png"
     breakeven = break_evens(rows_graphs, figure)
