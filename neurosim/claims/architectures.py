@@ -117,11 +117,12 @@ def layer_table(graph) -> list[dict]:
 
 
 def table_totals(table: list[dict]) -> dict:
-    """Totals of a :func:`layer_table`: FLOPs (all, analog-input, spike-input, head), dense MACs,
-    parameters, layer count."""
+    """Totals of a :func:`layer_table`: FLOPs (all, analog-input, spike-input, head), dense MACs
+    (all, analog-input), parameters, layer count."""
     f = lambda pred: int(sum(r["flops"] for r in table if pred(r)))  # noqa: E731
     return {"layers": len(table), "flops": f(lambda r: True), "flops_analog_input": f(lambda r: r["in_kind"] == "analog"),
             "flops_spike_input": f(lambda r: r["in_kind"] == "spike"), "flops_head": f(lambda r: r["head"]),
             "flops_first": f(lambda r: r["first"]),
             "dense_macs": int(sum(r["dense_macs"] for r in table)),
+            "dense_macs_analog_input": int(sum(r["dense_macs"] for r in table if r["in_kind"] == "analog")),
             "parameters": int(np.sum([r["parameters"] for r in table]))}

@@ -82,11 +82,10 @@ def _rate_span(convention, graph, claimed) -> dict:
 def analog_mac_share(graph) -> float:
     """Share of the dense MACs in layers fed by analog values (stem, analog heads): work no spike
     sparsity can remove."""
-    from .architectures import layer_table
+    from .architectures import layer_table, table_totals
 
-    table = layer_table(graph)
-    total = sum(r["dense_macs"] for r in table)
-    return sum(r["dense_macs"] for r in table if r["in_kind"] == "analog") / total if total else 0.0
+    totals = table_totals(layer_table(graph))
+    return totals["dense_macs_analog_input"] / totals["dense_macs"] if totals["dense_macs"] else 0.0
 
 
 def shipped_models(trained_dir: Path, images) -> list[tuple[dict, object]]:
