@@ -14,6 +14,11 @@ Here each cache file's save holds an exclusive ``flock`` on ``<index>.lock`` bes
 and each load a shared one, so a load always sees an index and data files that belong together.
 Without ``fcntl`` (Windows) or where the lock file cannot be made (a read-only cache folder),
 the cache runs unlocked, as numba's does.
+
+numba also stamps a function's cache with its own source file only, while compiled code
+inlines the kernels it calls from other files (batch_kernels.py calls kernels.py): after an
+edit to kernels.py, batch_kernels' cached machine code would keep running the old kernels.
+The stamp here covers every source file of this folder.
 """
 from __future__ import annotations
 
@@ -43,15 +48,27 @@ class LockedIndexDataCacheFile(IndexDataCacheFile):
             return super().load(key)
 
 
+def folder_stamp(path: str) -> tuple:
+    """(mtime, size) of every ``.py`` file beside ``path``, sorted by name: the cache stamp."""
+    folder = os.path.dirname(os.path.abspath(path))
+    stamps = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            st = os.stat(os.path.join(folder, name))
+            stamps.append((name, st.st_mtime, st.st_size))
+    return tuple(stamps)
+
+
 class LockedFunctionCache(FunctionCache):
-    """numba's per-function cache with :class:`LockedIndexDataCacheFile` as its files."""
+    """numba's per-function cache with :class:`LockedIndexDataCacheFile` as its files, stamped
+    with :func:`folder_stamp` of the function's source."""
 
     def __init__(self, py_func):
         super().__init__(py_func)
         plain = self._cache_file
         self._cache_file = LockedIndexDataCacheFile(cache_path=plain._cache_path,
                                                     filename_base=plain._index_name[: -len(".nbi")],
-                                                    source_stamp=plain._source_stamp)
+                                                    source_stamp=folder_stamp(py_func.__code__.co_filename))
 
 
 def njit(*args, cache: bool = False, **options):
