@@ -166,10 +166,11 @@ def lif_step_fixed(X, V, out, out_idx, out_val, decay_q, decay_shift, threshold,
 
 
 @njit(cache=True)
-def ilif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, max_spike, decay_input, n, total, active, nonzero):
+def ilif_step(X, V, out, out_idx, out_val, decay, one_minus_decay, max_spike, decay_input, fresh, zero, n, total,
+              active, nonzero):
     for b in range(X.shape[0]):
         n[b], total[b], active[b], nonzero[b] = k.ilif_step(X[b], V[b], out[b], out_idx[b], out_val[b], decay, one_minus_decay,
-                                                max_spike, decay_input)
+                                                max_spike, decay_input, fresh, zero)
 
 
 @njit(cache=True)

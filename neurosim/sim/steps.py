@@ -241,6 +241,7 @@ class SynapticStep(Step):
             bias = None if node.bias is None else node.bias.astype(dtype)
             self.w_dense = weight
         self.bias = bias
+        self.bias_from_zero = None if bias is None else np.zeros_like(bias) + bias
         self.event_fed = self.in_kinds[0] != "analog"
         # binary spikes (every event of value 1): syn_events = syn_ops, nothing else to count
         self.binary_in = self.in_kinds[0] == "binary"
@@ -255,9 +256,17 @@ class SynapticStep(Step):
         self._prepare(weight)
 
     def buffer(self, fused: bool):
+        """The output buffer, holding the bias (or zeros): ``out = 0 + b``. A fused add's shared
+        buffer already holds its other terms, so the bias is added to it instead."""
         if fused and self.add_step is not None:
-            return self.add_step.out
-        self.out.fill(0)
+            out = self.add_step.out
+            if self.bias is not None:
+                out.reshape(len(out), -1, self.bias.shape[0])[:] += self.bias
+            return out
+        if self.bias is None:
+            self.out.fill(0)
+        else:  # one write pass instead of a fill and an add; 0 + b, so -0.0 biases give +0.0
+            self.out.reshape(len(self.out), -1, self.bias.shape[0])[:] = self.bias_from_zero
         return self.out
 
     def run(self, inputs, trace, rows, t, fused=False) -> Act:
@@ -265,8 +274,6 @@ class SynapticStep(Step):
             return act
         x = inputs[0]
         out = self.buffer(fused)
-        if self.bias is not None:
-            out.reshape(len(out), -1, self.bias.shape[0])[:] += self.bias
         nonzero = self.record_input(x, trace, rows, t)
         if self.event_fed:
             self._scatter(x, out, trace, rows, t)
@@ -541,8 +548,19 @@ class NeuronStep(Step):
     def buffer_bytes(self) -> int:
         return super().buffer_bytes() + self.size * np.dtype(self.state_dtype).itemsize
 
+    #: fire() accepts ``fresh`` (the state of a new sample, known zero, is not read): the reset
+    #: then only marks V as fresh instead of zeroing it
+    reads_fresh = False
+
     def reset_state(self):
-        self.V.fill(0)
+        self.fresh = True
+        if not self.reads_fresh:
+            self.V.fill(0)
+
+    def take_fresh(self) -> bool:
+        """Whether this step's V is still the zero state of a new sample (then no longer)."""
+        fresh, self.fresh = self.fresh, False
+        return fresh
 
     def current(self, x: Act) -> np.ndarray:
         if self.fixed is not None:
@@ -588,11 +606,16 @@ class LIFStep(NeuronStep):
 class ILIFStep(NeuronStep):
     counts_input = True
 
+    @property
+    def reads_fresh(self) -> bool:
+        return self.fixed is None  # the float kernel takes ``fresh``
+
     def fire(self, X, n, total, active, nonzero):
         node, d = self.node, self.dtype
         if self.fixed is None:
             bk.ilif_step(X, self.V, self.out, self.idx, self.val, d(node.decay), d(1.0 - node.decay),
-                         d(node.max_spike), node.decay_input, n, total, active, nonzero)
+                         d(node.max_spike), node.decay_input, self.take_fresh(), self.state_dtype(0), n, total,
+                         active, nonzero)
             return
         p = self.p
         bk.ilif_step_fixed(X, self.V, self.out, self.idx, self.val,

@@ -436,6 +436,38 @@ def test_depthwise_empty_and_repeated_events(dtype):
     assert t_new == t_old
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_depthwise_dense_pixels_match_event_by_event(dtype, stride):
+    """Pixels where many channels fire take the dense per-pixel update, the others the event
+    path (k.DEPTHWISE_DENSE_PIXEL); both give the one-event-at-a-time result to the bit."""
+    rng = np.random.default_rng(17 + stride)
+    C, H, W = 64, 9, 11
+    weight = random_weight(rng, (C, 1, 7, 7), dtype)
+    wdw = k.depthwise_weight_layout(weight)
+    fires = np.zeros((H, W, C), bool)
+    for y in range(H):
+        for x in range(W):
+            share = (0.0, 1 / C, 0.5, 1.0)[(y + 2 * x) % 4]  # silent, one channel, half, all
+            fires[y, x] = rng.random(C) < share
+    idx = np.flatnonzero(fires.ravel()).astype(np.int64)
+    val = rng.integers(1, 5, idx.size).astype(dtype)
+    dense_pixels = sum(1 for y in range(H) for x in range(W)
+                       if k.DEPTHWISE_DENSE_PIXEL * fires[y, x].sum() >= C)
+    assert 0 < dense_pixels < H * W  # both paths run
+    Ho, Wo = (H + 6 - 7) // stride + 1, (W + 6 - 7) // stride + 1
+    out_new = random_weight(rng, Ho * Wo * C, dtype)
+    out_old = out_new.copy()
+    syn_new, syn_old = np.zeros(C), np.zeros(C)
+    t_new = k.conv2d_events_depthwise(idx, val, idx.size, W, C, wdw, stride, stride, 3, 3, 7, 7, Ho, Wo,
+                                      out_new, syn_new)
+    t_old = old_conv2d_events(idx, val, idx.size, W, C, grouped_layout(weight, C), C, C, stride, stride, 3, 3,
+                              7, 7, Ho, Wo, out_old, syn_old)
+    np.testing.assert_array_equal(out_new.view(np.uint8), out_old.view(np.uint8))
+    np.testing.assert_array_equal(syn_new, syn_old)
+    assert t_new == t_old
+
+
 def test_depthwise_weight_layout():
     w = np.arange(2 * 1 * 3 * 4, dtype=np.float32).reshape(2, 1, 3, 4)
     wdw = k.depthwise_weight_layout(w)
@@ -718,7 +750,9 @@ def test_ilif_step(dtype, N, decay_input, max_spike):
     X *= d(2)
     for step in range(3):
         args = (d(0.25), d(0.75), d(max_spike), decay_input)
-        res = run_both(k.ilif_step, old_ilif_step, (X, V, np.zeros(N, d)), args)
+        def ilif_step(*a):
+            return k.ilif_step(*a, False, d(0))
+        res = run_both(ilif_step, old_ilif_step, (X, V, np.zeros(N, d)), args)
         assert_same(res)
         (n, total, active, nonzero), (_, V_new, out), idx, vals = res[0]
         h = V + (X - V) * d(0.75) if decay_input else d(0.25) * V + X
@@ -730,6 +764,26 @@ def test_ilif_step(dtype, N, decay_input, max_spike):
         np.testing.assert_array_equal(vals[:n], s[s != 0])
         V = V_new
         X = np.roll(X, 5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("decay_input", [False, True])
+def test_ilif_step_fresh_state_is_not_read(dtype, decay_input):
+    """fresh=True on a V full of garbage gives, to the bit, what a V reset to zeros gives."""
+    rng = np.random.default_rng(11)
+    d = dtype
+    N = 4096
+    X, _ = float_currents(rng, N, d)
+    X *= d(3)
+    outs = []
+    for fresh, V in ((False, np.zeros(N, d)), (True, np.full(N, np.nan, d))):
+        out, idx, val = np.zeros(N, d), np.full(N, -1, np.int64), np.zeros(N, d)
+        r = k.ilif_step(X, V, out, idx, val, d(0.25), d(0.75), d(4), decay_input, fresh, d(0))
+        outs.append((r, V, out, idx[:r[0]], val[:r[0]]))
+    (r0, V0, out0, i0, v0), (r1, V1, out1, i1, v1) = outs
+    assert r0 == r1 and r0[0] > 0
+    for a, b in ((V0, V1), (out0, out1), (i0, i1), (v0, v1)):
+        np.testing.assert_array_equal(a.view(np.uint8), b.view(np.uint8))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
@@ -830,7 +884,7 @@ def test_neuron_kernels_with_short_event_buffers():
     res = run_both(lambda *a: k.lif_step(*a, False), old_lif_step, (X, V, np.zeros(N, d)),
                    (d(0.25), d(0.75), d(0.5), d(0), True, False, False, d(0), d(0), False), n_slots=N - 1)
     assert_same(res)
-    res = run_both(k.ilif_step, old_ilif_step, (X, V, np.zeros(N, d)), (d(0.25), d(0.75), d(4), False),
+    res = run_both(lambda *a: k.ilif_step(*a, False, d(0)), old_ilif_step, (X, V, np.zeros(N, d)), (d(0.25), d(0.75), d(4), False),
                    n_slots=N - 1)
     assert_same(res)
     res = run_both(k.threshold_step, old_threshold_step, (X, np.zeros(N, d)), (d(1), d(0.5)), n_slots=N - 1)
@@ -874,3 +928,23 @@ def test_lif_step_fixed_soft_delayed():
         np.testing.assert_array_equal(out, h > 64)
         np.testing.assert_array_equal(V, h)
         X = np.roll(X, 7)
+
+
+@pytest.mark.parametrize("order", ["ascending", "shuffled"])
+@pytest.mark.parametrize("channels", [1, 3, 64])
+def test_record_events_matches_numpy(order, channels):
+    """Per-channel and per-position sums of an event list, walked without a division per event,
+    against np.add.at: ascending lists with gaps of every size, and lists in any order."""
+    rng = np.random.default_rng(channels)
+    size = channels * 200
+    idx = np.flatnonzero(rng.random(size) < 0.3).astype(np.int64)
+    if order == "shuffled":
+        rng.shuffle(idx)
+    val = rng.integers(1, 5, idx.size).astype(np.float32)
+    per_channel, acc = np.zeros(channels, np.float64), np.zeros(size, np.float64)
+    k.record_events(idx, val, idx.size, channels, per_channel, acc)
+    want_channel, want_acc = np.zeros(channels), np.zeros(size)
+    np.add.at(want_channel, idx % channels, val)
+    np.add.at(want_acc, idx, val)
+    np.testing.assert_array_equal(acc, want_acc)
+    np.testing.assert_allclose(per_channel, want_channel, rtol=0, atol=0)
