@@ -49,7 +49,7 @@ class LockedIndexDataCacheFile(IndexDataCacheFile):
 
 
 def folder_stamp(path: str) -> tuple:
-    """(mtime, size) of every ``.py`` file beside ``path``, sorted by name: the cache stamp."""
+    """(name, mtime, size) of every ``.py`` file beside ``path``, sorted by name: the cache stamp."""
     folder = os.path.dirname(os.path.abspath(path))
     stamps = []
     for name in sorted(os.listdir(folder)):

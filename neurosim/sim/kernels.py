@@ -27,14 +27,10 @@ def record_events(idx, val, n, channels, per_channel, event_acc):
         p = idx[i]
         v = val[i]
         c = p - base
-        if c >= channels:
-            if c < 2 * channels:
-                base += channels
-                c -= channels
-            else:
-                base = p - p % channels
-                c = p - base
-        elif c < 0:
+        if channels <= c < 2 * channels:  # the next pixel
+            base += channels
+            c -= channels
+        elif c < 0 or c >= channels:
             base = p - p % channels
             c = p - base
         per_channel[c] += v
