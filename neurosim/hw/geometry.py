@@ -40,6 +40,19 @@ def box_size(box) -> int:
     return int(max(0, box[1] - box[0]) * max(0, box[3] - box[2]) * max(0, box[5] - box[4]))
 
 
+def box_sizes(boxes: np.ndarray) -> np.ndarray:
+    """Positions in each box ``[..., 6]`` (0 for an empty box)."""
+    b = np.asarray(boxes, np.int64)
+    return (np.maximum(b[..., 1] - b[..., 0], 0) * np.maximum(b[..., 3] - b[..., 2], 0)
+            * np.maximum(b[..., 5] - b[..., 4], 0))
+
+
+def spatial_sizes(boxes: np.ndarray) -> np.ndarray:
+    """Positions ``(y, x)`` in each box ``[..., 6]`` whose channel range is not empty."""
+    b = np.asarray(boxes, np.int64)
+    return (b[..., 1] > b[..., 0]) * np.maximum(b[..., 3] - b[..., 2], 0) * np.maximum(b[..., 5] - b[..., 4], 0)
+
+
 def overlap_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Positions shared by every pair of boxes: ``[len(a), len(b)]``."""
     a = np.asarray(a, np.int64).reshape(-1, 6)[:, None, :]
@@ -79,6 +92,50 @@ class BoxSums:
     def pair_sums(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Sum over the intersection of every pair of boxes: ``[len(a), len(b)]``."""
         return self.sums(intersections(a, b))
+
+
+def overlap_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs ``(i, j)`` of boxes ``a[i]``, ``b[j]`` that share at least one position, in
+    row-major order of ``[len(a), len(b)]``, and their intersections ``[pairs, 6]``.
+
+    The dense ``[len(a), len(b)]`` arrays of :func:`overlap_counts` and :func:`intersections`
+    are mostly empty between the core boxes of two layers; this finds the non-empty pairs per
+    destination box from the few distinct ranges of ``a`` along each axis, so that time and
+    memory grow with the number of overlapping pairs (boxes that ``a`` repeats are paired
+    through the dense arrays instead)."""
+    a = np.asarray(a, np.int64).reshape(-1, 6)
+    b = np.asarray(b, np.int64).reshape(-1, 6)
+    empty = np.zeros(0, np.int64)
+    if not len(a) or not len(b):
+        return empty, empty, np.zeros((0, 6), np.int64)
+    axis_ids, axis_hits = [], []
+    for lo, hi in ((0, 1), (2, 3), (4, 5)):
+        ranges, inverse = np.unique(a[:, [lo, hi]], axis=0, return_inverse=True)
+        hits = (np.minimum(ranges[:, 1:2], b[None, :, hi]) > np.maximum(ranges[:, 0:1], b[None, :, lo]))
+        axis_ids.append(inverse.reshape(-1))
+        axis_hits.append(hits)                                            # [distinct ranges, len(b)]
+    lookup = np.full(tuple(len(h) for h in axis_hits), -1, np.int64)
+    lookup[tuple(axis_ids)] = np.arange(len(a))
+    if np.count_nonzero(lookup >= 0) != len(a):
+        i, j = np.nonzero(overlap_counts(a, b))
+        return i, j, intersections(a, b)[i, j]
+    ii, jj = [], []
+    for j in range(len(b)):
+        ci, ri, xi = (np.flatnonzero(h[:, j]) for h in axis_hits)
+        if not (len(ci) and len(ri) and len(xi)):
+            continue
+        found = lookup[np.ix_(ci, ri, xi)].reshape(-1)
+        found = found[found >= 0]
+        ii.append(found)
+        jj.append(np.full(len(found), j, np.int64))
+    if not ii:
+        return empty, empty, np.zeros((0, 6), np.int64)
+    i, j = np.concatenate(ii), np.concatenate(jj)
+    order = np.lexsort((j, i))
+    i, j = i[order], j[order]
+    lo = np.maximum(a[i][:, 0::2], b[j][:, 0::2])
+    hi = np.minimum(a[i][:, 1::2], b[j][:, 1::2])
+    return i, j, np.stack([lo[:, 0], hi[:, 0], lo[:, 1], hi[:, 1], lo[:, 2], hi[:, 2]], -1)
 
 
 def intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -217,8 +274,12 @@ def synapse_input_region(node, in_shape, out_box) -> np.ndarray | None:
     return np.array([groups[0][1], groups[-1][1] + cin_g, ylo, yhi, xlo, xhi], np.int64)
 
 
-def synapse_fan_in(node, in_shape, out_box) -> int:
-    """Distinct input positions (axons) connected to the output box."""
+def synapse_fan_in(node, in_shape, out_box, population: bool = False) -> int:
+    """Distinct input neurons (axons) connected to the output box. With ``population`` axons a
+    convolution's input channels at one position share one axon (the channel travels in the
+    spike as its atom), so the count is that of the input positions read (per source core:
+    the exact count, which depends on how the source is cut, is the placement's); a Linear
+    input keeps one axon per neuron."""
     C, H, W = shape3(in_shape)
     c0, c1, y0, y1, x0, x1 = (int(v) for v in out_box)
     if c1 <= c0 or y1 <= y0 or x1 <= x0:
@@ -228,7 +289,7 @@ def synapse_fan_in(node, in_shape, out_box) -> int:
     kh, kw = node.kernel_size
     ty = taps_1d(H, y0, y1, node.stride[0], node.padding[0], kh)
     tx = taps_1d(W, x0, x1, node.stride[1], node.padding[1], kw)
-    channels = len(conv_groups(node, c0, c1)) * node.weight.shape[1]
+    channels = 1 if population else len(conv_groups(node, c0, c1)) * node.weight.shape[1]
     return int(channels * np.count_nonzero(ty) * np.count_nonzero(tx))
 
 

@@ -4,7 +4,9 @@ A core offers ``neurons`` neuron slots, ``fan_in`` input axons and ``synapse_bit
 memory (None: not a limit). A box of ``cc`` channels x ``rr`` rows x ``ww`` columns needs:
 
 * neurons  = ``cc rr ww``
-* fan-in   = sum over the layer's synaptic nodes of the distinct input positions it reads
+* fan-in   = sum over the layer's synaptic nodes of the distinct input neurons it reads (with
+  ``population`` axons, of a convolution's distinct input positions: one axon per position
+  carries all its channels; the placement then counts them exactly per source core)
 * synapses = sum over the layer's synaptic nodes of the memory model below
 
 Synapse memory models (profile setting ``synapse_memory``):
@@ -43,6 +45,7 @@ import numpy as np
 
 from ..errors import DoesNotFit
 from ..ir.graph import Graph
+from ..ir.nodes import Linear
 from .geometry import (synapse_count_patterns, synapse_fan_in, synapse_weights_in_box)
 from .layers import Layer, shape3
 
@@ -88,9 +91,10 @@ class SynapseMemory:
 class LayerGeometry:
     """What a box of one layer needs on a core (neurons, fan-in, synapse memory)."""
 
-    def __init__(self, layer: Layer, graph: Graph, memory: SynapseMemory):
+    def __init__(self, layer: Layer, graph: Graph, memory: SynapseMemory, population: bool = False):
         self.layer = layer
         self.memory = memory
+        self.population = population
         self.synapses = [(graph.node(s), shape3(graph.shapes[graph.node(s).inputs[0]]))
                          for s in layer.synapses]
         self.grouped = any(getattr(node, "groups", 1) > 1 for node, _ in self.synapses)
@@ -105,7 +109,7 @@ class LayerGeometry:
     def _compute_needs(self, box) -> dict[str, float]:
         c0, c1, y0, y1, x0, x1 = box
         neurons = max(0, c1 - c0) * max(0, y1 - y0) * max(0, x1 - x0)
-        fan_in = sum(synapse_fan_in(node, shp, box) for node, shp in self.synapses)
+        fan_in = sum(synapse_fan_in(node, shp, box, self.population) for node, shp in self.synapses)
         bits = sum(self.memory.bits(node, shp, box) for node, shp in self.synapses)
         return {"neurons": neurons, "fan_in": fan_in, "synapse_bits": bits}
 
@@ -149,7 +153,11 @@ class SplitGeometry:
             fan_in, bits = 0.0, 0.0
             for node, shp in self.base.synapses:
                 f = self.group_fraction(shp[0])
-                fan_in += math.ceil(synapse_fan_in(node, shp, key) * f)
+                # population axons: each position's axon carries every channel, so a group of
+                # channels needs as many axons as all of them
+                pooled = self.base.population and not isinstance(node, Linear)
+                axons = synapse_fan_in(node, shp, key, pooled)
+                fan_in += axons if pooled else math.ceil(axons * f)
                 bits += self.memory.bits(node, shp, key) * f
             extra = (self.parts - 1) * neurons
             self._needs[key] = {"neurons": neurons, "fan_in": fan_in + extra,
@@ -160,19 +168,20 @@ class SplitGeometry:
 
 
 def split_partition(geom: LayerGeometry, limits: CoreLimits, chip: str, neuron_cap: int | None = None,
-                    max_parts: int = 64) -> tuple[np.ndarray, "SplitGeometry | LayerGeometry"]:
+                    max_parts: int = 64, position_cap: int | None = None
+                    ) -> tuple[np.ndarray, "SplitGeometry | LayerGeometry"]:
     """:func:`partition_layer`, splitting the layer's fan-in over the fewest groups ``P`` that
     place it when one neuron does not fit a core. Returns the boxes and the geometry used
     (``SplitGeometry`` when split; its ``parts`` is ``P``)."""
     try:
-        return partition_layer(geom, limits, chip, neuron_cap), geom
+        return partition_layer(geom, limits, chip, neuron_cap, position_cap), geom
     except DoesNotFit as unsplit:
         first = unsplit
     channels = max((shp[0] for _, shp in geom.synapses), default=1)
     for parts in range(2, min(max_parts, channels) + 1):
         split = SplitGeometry(geom, parts)
         try:
-            return partition_layer(split, limits, chip, neuron_cap), split
+            return partition_layer(split, limits, chip, neuron_cap, position_cap), split
         except DoesNotFit:
             continue
     raise DoesNotFit(f"{first} (splitting its input channels over up to "
@@ -205,8 +214,9 @@ def _distinct_sizes(n: int) -> list[int]:
 
 
 def partition_layer(geom: LayerGeometry, limits: CoreLimits, chip: str,
-                    neuron_cap: int | None = None) -> np.ndarray:
-    """Boxes of ``geom.layer`` that each fit a core; DoesNotFit if one neuron does not fit."""
+                    neuron_cap: int | None = None, position_cap: int | None = None) -> np.ndarray:
+    """Boxes of ``geom.layer`` that each fit a core, with at most ``neuron_cap`` neurons and
+    ``position_cap`` positions ``rr x ww`` per box; DoesNotFit if one neuron does not fit."""
     shape = geom.layer.shape
     C, H, W = shape
     cap = limits.neurons if neuron_cap is None else max(1, min(limits.neurons, neuron_cap))
@@ -217,7 +227,7 @@ def partition_layer(geom: LayerGeometry, limits: CoreLimits, chip: str,
 
     for ww in _distinct_sizes(W):
         for rr in _distinct_sizes(H):
-            if rr * ww > cap:
+            if rr * ww > cap or (position_cap is not None and rr * ww > max(1, position_cap)):
                 continue
             tiles = math.ceil(H / rr) * math.ceil(W / ww)
             cc_cap = min(C, cap // (rr * ww))

@@ -102,12 +102,20 @@ def builtin_doc(name: str) -> dict:
     return yaml.safe_load((builtin_dir() / f"{name}.yaml").read_text())
 
 
-def variant(name: str, path=None, **params):
-    """A built-in profile with some parameter values replaced (``key=value`` in written units)."""
+def variant(name: str, path=None, settings=None, **params):
+    """A built-in profile with some parameter values replaced (``key=value`` in written units)
+    and some settings (``settings={key: value}``)."""
     doc = copy.deepcopy(builtin_doc(name))
     for key, value in params.items():
         doc["parameters"][key]["value"] = value
+    for key, value in (settings or {}).items():
+        doc["settings"][key] = {"value": value, "source": "test"}
     return profile_from_dict(doc, path or f"<{name} variant>")
+
+
+#: Loihi with one axon per source neuron and a synapse list per input axon (nengo-loihi's rule
+#: for dense and sparse connections), the rules the hand-computed placements below count by
+DISCRETE = {"axons": "discrete", "synapse_memory": "per-axon-lists"}
 
 
 def write_profile(tmp_path, doc: dict, filename="custom.yaml") -> Path:

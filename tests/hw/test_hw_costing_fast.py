@@ -229,3 +229,24 @@ def test_a_profile_added_later_is_found(tmp_path, monkeypatch):
     (tmp_path / "later-chip.yaml").write_text(text)
     assert "later-chip" in hw.available_profiles()
     assert hw.load_profile("later-chip").name == "later-chip"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_overlap_pairs_are_the_nonzero_dense_pairs(seed):
+    """The sparse pairs equal the non-empty entries of the dense pair arrays, in row-major
+    order, for tiled (distinct) source boxes and for boxes that repeat (dense fallback)."""
+    from neurosim.hw.geometry import box_sizes, intersections, overlap_counts, overlap_pairs
+    from neurosim.hw.tiling import tile_boxes
+
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(v) for v in rng.integers(1, 12, 3))
+    tiles = tile_boxes(shape, *(int(rng.integers(1, n + 1)) for n in shape))
+    for a in (tiles, np.concatenate([tiles, tiles[:2]])):
+        b = random_boxes(rng, shape, 15)
+        i, j, shared = overlap_pairs(a, b)
+        dense = overlap_counts(a, b)
+        ei, ej = np.nonzero(dense)
+        np.testing.assert_array_equal(i, ei)
+        np.testing.assert_array_equal(j, ej)
+        np.testing.assert_array_equal(box_sizes(shared), dense[ei, ej])
+        np.testing.assert_array_equal(shared, intersections(a, b)[ei, ej])

@@ -6,7 +6,7 @@ import neurosim.hw as hw
 from neurosim.errors import DoesNotFit
 from neurosim.ir.graph import GraphBuilder
 
-from hw_testkit import deep_net, empty_trace, fill, small_mesh, two_layer_net, two_layer_trace, variant
+from hw_testkit import DISCRETE, deep_net, empty_trace, fill, small_mesh, two_layer_net, two_layer_trace, variant
 
 pJ, ns = 1e-12, 1e-9
 
@@ -28,7 +28,7 @@ def conv_net(cin, cout, size, kernel=3, padding=1, second=None):
 
 def test_conv_layer_split_by_neurons_with_synapse_lists_by_hand():
     graph = conv_net(2, 32, 16)                   # 32 x 16 x 16 = 8192 neurons
-    placement = hw.hardware_model("loihi").place(graph)
+    placement = hw.hardware_model(variant("loihi", settings=DISCRETE)).place(graph)
     cores = placement.cores_of("n1")
     assert len(cores) == 8                        # 1024 neurons per core
     assert [c.box for c in cores] == [(4 * i, 4 * i + 4, 0, 16, 0, 16) for i in range(8)]
@@ -44,7 +44,7 @@ def test_conv_layer_split_by_neurons_with_synapse_lists_by_hand():
 
 
 def test_layer_larger_than_core_memory_is_split():
-    profile = variant("loihi", synapse_memory_per_core=16)   # 16 KiB = 131072 bits
+    profile = variant("loihi", settings=DISCRETE, synapse_memory_per_core=16)   # 16 KiB = 131072 bits
     b = GraphBuilder()
     x = b.input((512,), kind="binary", name="x")
     fc = b.linear(x, weight=np.ones((64, 512), np.float32), name="fc")

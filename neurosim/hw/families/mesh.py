@@ -62,12 +62,14 @@ from typing import ClassVar
 import numpy as np
 
 from ...errors import DoesNotFit
+from ...ir.nodes import Conv2d
 from ..accounting import base_row, host_fed_notes, host_warning, layer_counts
 from ..memo import node_total
 from ..payload import graded_view
 from ..activity import chip_activity, group_fractions, layer_shares, split_shares
 from ..base import HardwareModel
-from ..geometry import BoxGrid, intersections, overlap_counts, region_through_path, synapse_input_region
+from ..geometry import (BoxGrid, box_sizes, overlap_pairs, region_through_path, spatial_sizes,
+                        synapse_input_region)
 from ..layers import decompose, shape3
 from ..placement import Core, MeshLayout, Placement
 from ..profile import ParamSpec, SettingSpec
@@ -91,7 +93,9 @@ MESH_LAYOUT_PARAMETERS = {
     "max_chips": count("chips the system may use", minimum=1),
     "neurons_per_core": count("neurons (compartments) per core", minimum=1),
     "fan_in_per_core": count("distinct input axons per core", minimum=1),
-    "fan_out_per_core": count("output routes (neuron x destination core) per core", minimum=1),
+    "fan_out_per_core": count("output routes (axon x destination core) per core", minimum=1),
+    "population_axon_slots": count("output routes one population axon takes (axons: population)",
+                                   minimum=1, required=False),
 }
 
 
@@ -123,13 +127,17 @@ class Route:
         self.src_ids = np.array([c.index for c in placement.soma_cores(edge.source)], np.int64)
         self.dst_ids = np.array([c.index for c in placement.soma_cores(edge.target)], np.int64)
         need = needed_source_boxes(graph, edge, placement.boxes(edge.target))
-        self.grid = BoxGrid(self.source_shape, intersections(placement.boxes(edge.source), need))
-        self.hops = hop_counts(placement.layout, self.src_ids, self.dst_ids)
-        self.links = LinkLoads(placement.layout, chips).plan(self.src_ids, self.dst_ids)
+        # only the (source core, destination core) pairs whose boxes overlap carry packets
+        self.pair_source, pair_target, shared = overlap_pairs(placement.boxes(edge.source), need)
+        self.n_sources = len(self.src_ids)
+        self.pair_src_ids, self.pair_dst_ids = self.src_ids[self.pair_source], self.dst_ids[pair_target]
+        self.grid = BoxGrid(self.source_shape, shared)
+        self.hops = hop_counts(placement.layout, self.pair_src_ids, self.pair_dst_ids, paired=True)
+        self.links = LinkLoads(placement.layout, chips).plan(self.pair_src_ids, self.pair_dst_ids, paired=True)
         self._weights: dict[HopCosts, np.ndarray] = {}
 
     def weights(self, hop: HopCosts) -> np.ndarray:
-        """``[5, sources, destinations]``: ``E_packet``, 1 and the three hop counts of every pair."""
+        """``[5, pairs]``: ``E_packet``, 1 and the three hop counts of every overlapping pair."""
         if hop not in self._weights:
             ew, ns, ch = self.hops
             energy = hop.e_spike + ew * hop.e_ew + ns * hop.e_ns + ch * hop.e_chip
@@ -271,17 +279,21 @@ class MeshBase(HardwareModel):
         if v("tile_columns") * v("tile_rows") * v("cores_per_tile") < v("cores_per_chip"):
             raise ProfileError(f"{profile.where}: parameters.tile_columns x tile_rows x cores_per_tile "
                                f"must hold cores_per_chip ({v('cores_per_chip'):g} cores)")
+        if profile.setting("axons", "discrete") == "population" and not profile.has("population_axon_slots"):
+            raise ProfileError(f"{profile.where}: settings.axons is population, so parameters."
+                               f"population_axon_slots (output routes per population axon) is required")
 
     # ------------------------------------------------------------------ placement
     def place(self, graph, strict: bool = True) -> Placement:
         dec = decompose(graph)
         limits, memory = self.limits(), self.synapse_memory()
-        geoms = {l.name: LayerGeometry(l, graph, memory) for l in dec.placed}
-        caps: dict[str, int | None] = {name: None for name in geoms}
+        population = self.population_axons()
+        geoms = {l.name: LayerGeometry(l, graph, memory, population) for l in dec.placed}
+        caps: dict[str, tuple] = {name: (None, None) for name in geoms}   # (neurons, positions) per core
         cache: dict[tuple, tuple] = {}
-        def unsplit(g, lim, chip, cap):
+        def unsplit(g, lim, chip, cap, position_cap=None):
             try:
-                return partition_layer(g, lim, chip, cap), g
+                return partition_layer(g, lim, chip, cap, position_cap), g
             except DoesNotFit as err:
                 raise DoesNotFit(f"{err}: {self.no_split_reason}") from None
 
@@ -291,22 +303,35 @@ class MeshBase(HardwareModel):
             for name, geom in geoms.items():
                 key = (name, caps[name])
                 if key not in cache:
-                    cache[key] = cut(geom, limits, self.profile.name, caps[name])
+                    cache[key] = cut(geom, limits, self.profile.name, caps[name][0], position_cap=caps[name][1])
                 boxes[name], used[name] = cache[key]
-            fan_out = self._fan_out(graph, dec, boxes)
-            over = [name for name in geoms if limits.fan_out is not None
-                    and len(fan_out[name]) and fan_out[name].max() > limits.fan_out]
+            parts = {name: getattr(g, "parts", 1) for name, g in used.items()}
+            fan_out, fan_in = self._axon_counts(graph, dec, boxes, parts, population)
+            over = {name: "out" for name in geoms if limits.fan_out is not None
+                    and len(fan_out[name]) and fan_out[name].max() > limits.fan_out}
+            over.update({name: "in" for name, f in fan_in.items() if name not in over
+                         and limits.fan_in is not None and len(f) and f.max() > limits.fan_in})
             if not over:
                 break
-            for name in over:
-                biggest = int(max((b[1] - b[0]) * (b[3] - b[2]) * (b[5] - b[4]) for b in boxes[name]))
+            for name, side in over.items():
+                # population axons: a core's routes and axons grow with its positions, not its
+                # channels, so the re-cut halves the positions per core instead of the neurons
+                sizes = spatial_sizes(boxes[name]) if population else box_sizes(boxes[name])
+                biggest = int(sizes.max())
                 if biggest <= 1:
                     raise DoesNotFit(
                         f"layer '{name}' cannot be placed on {self.profile.name}: one neuron must reach "
                         f"{int(fan_out[name].max())} destination cores but a core has {limits.fan_out} "
-                        f"output routes")
-                caps[name] = biggest // 2
-        return self._assemble(graph, dec, used, boxes, fan_out, limits, strict)
+                        f"output routes" if side == "out" else
+                        f"layer '{name}' cannot be placed on {self.profile.name}: one neuron needs "
+                        f"{int(fan_in[name].max())} input axons from its source cores but a core accepts "
+                        f"{limits.fan_in}")
+                caps[name] = (caps[name][0], biggest // 2) if population else (biggest // 2, None)
+        return self._assemble(graph, dec, used, boxes, fan_out, limits, strict, fan_in)
+
+    def population_axons(self) -> bool:
+        """Whether a convolution's spikes travel on population axons (profile setting ``axons``)."""
+        return self.profile.setting("axons", "discrete") == "population"
 
     #: why this chip does not split a neuron's fan-in (appended to a one-neuron DoesNotFit)
     no_split_reason: ClassVar[str] = "the profile does not set fan_in_split: partial-currents"
@@ -315,16 +340,38 @@ class MeshBase(HardwareModel):
         """Whether a neuron's fan-in may be split over cores (profile setting ``fan_in_split``)."""
         return self.profile.setting("fan_in_split", "none") == "partial-currents"
 
-    def _fan_out(self, graph, dec, boxes) -> dict[str, np.ndarray]:
-        out = {name: np.zeros(len(b), np.int64) for name, b in boxes.items()}
-        for edge in dec.edges:
-            if edge.from_input or edge.source not in boxes:
-                continue
-            need = needed_source_boxes(graph, edge, boxes[edge.target])
-            out[edge.source] += overlap_counts(boxes[edge.source], need).sum(1)
-        return out
+    def _axon_counts(self, graph, dec, boxes, parts, population: bool):
+        """Output routes of every core, and (``population`` only) the input axons of every
+        core of an unsplit layer, counted exactly over the cores of its sources::
 
-    def _assemble(self, graph, dec, geoms, boxes, fan_out, limits, strict) -> Placement:
+            routes(s) = sum over destination cores d of axons(s, d)
+            fan_in(d) = sum over source cores s of axons(s, d)  (+ the positions of event inputs)
+
+        ``axons(s, d)``: the neurons of source core ``s`` that core ``d`` reads (discrete
+        axons), or for a convolution on population axons the positions of ``s`` that ``d``
+        reads (all their channels share one axon), each taking ``population_axon_slots`` routes
+        on the source core."""
+        slots = int(self.p("population_axon_slots")) if population else 1
+        out = {name: np.zeros(len(b), np.int64) for name, b in boxes.items()}
+        fan_in = {name: np.zeros(len(b), np.int64) for name, b in boxes.items() if population and parts[name] == 1}
+        for edge in dec.edges:
+            if edge.target not in boxes:
+                continue
+            pooled = population and isinstance(graph.node(edge.synapse), Conv2d)
+            need = needed_source_boxes(graph, edge, boxes[edge.target])
+            if edge.from_input or edge.source not in boxes:
+                if edge.target in fan_in:
+                    fan_in[edge.target] += spatial_sizes(need) if pooled else box_sizes(need)
+                continue
+            i, j, shared = overlap_pairs(boxes[edge.source], need)
+            axons = spatial_sizes(shared) if pooled else box_sizes(shared)
+            routes = axons * slots if pooled else axons
+            out[edge.source] += np.bincount(i, routes, minlength=len(out[edge.source])).astype(np.int64)
+            if edge.target in fan_in:
+                fan_in[edge.target] += np.bincount(j, axons, minlength=len(need)).astype(np.int64)
+        return out, fan_in
+
+    def _assemble(self, graph, dec, geoms, boxes, fan_out, limits, strict, fan_in=None) -> Placement:
         layout = self.layout()
         cpc = layout.cores_per_chip
         capacity = cpc * int(self.p("max_chips"))
@@ -353,7 +400,9 @@ class MeshBase(HardwareModel):
                 for part in range(P):   # part 0 holds the somas; the others send it partial currents
                     idx = len(placement.cores)
                     chip, x, y = (int(a[0]) for a in layout.positions([idx]))
-                    usage = {"neurons": need["neurons"], "fan_in": need["fan_in"],
+                    exact = (fan_in or {}).get(layer.name)
+                    usage = {"neurons": need["neurons"],
+                             "fan_in": int(exact[j]) if exact is not None else need["fan_in"],
                              "fan_out": int(fan_out[layer.name][j]) if part == 0 else need["neurons"],
                              "synapse_bits": need["synapse_bits"]}
                     memory = {"synapses": need["synapse_bits"]}
@@ -526,14 +575,16 @@ class MeshBase(HardwareModel):
                 continue
             packets = run_events * read / total
             weighted = packets * route.weights(hop)        # [energy, 1, hops east-west, north-south, chip]
-            per_core[:, geo.soma[route.source]] += weighted[:2].sum(2)
-            totals = weighted[1:].sum((1, 2))
+            soma = geo.soma[route.source]
+            for k in range(2):
+                per_core[k, soma] += np.bincount(route.pair_source, weighted[k], minlength=route.n_sources)
+            totals = weighted[1:].sum(1)
             st = stats[route.source]
             st["packets"] += totals[0]
             st["hops_ew"] += totals[1]
             st["hops_ns"] += totals[2]
             st["chip_hops"] += totals[3]
-            links.add(route.src_ids, route.dst_ids, packets, route.links, source=route.source)
+            links.add(route.pair_src_ids, route.pair_dst_ids, packets, route.links, source=route.source)
         route_e, injected = per_core
         return route_e, injected, stats, links
 
@@ -647,6 +698,10 @@ class NeuromorphicMeshModel(MeshBase):
                 "spike_payload": SettingSpec("binary: an integer spike s is s packets and s x fan-out synaptic ops; "
                                              "graded: one packet carrying s and one synaptic op per synapse",
                                              choices=("binary", "graded"), required=False),
+                "axons": SettingSpec("discrete: one axon per source neuron and destination core; population: a "
+                                     "convolution's channels at one position share one axon (the channel is the "
+                                     "spike's atom), as nengo-loihi builds conv connections", choices=("discrete", "population"),
+                                     required=False),
                 "chip_layout": SettingSpec("line: chips side by side along x; grid: chips in a near-square grid "
                                            "(ceil(sqrt(chips)) columns), as multi-chip boards and systems lay them",
                                            choices=("line", "grid"), required=False)}
