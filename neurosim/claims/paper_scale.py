@@ -133,14 +133,18 @@ def render_paper_scale(rows: list[dict]) -> list[str]:
 
 
 CHIPS = ("loihi", "loihi2", "spinnaker2", "truenorth", "speck")
-CHIP_SCENARIOS = (("spikeyolo", "spikeyolo-s-gen1"), ("emsyolo", "ems-resnet34-cat-gen1"), ("emsyolo", "ems-resnet34-gen1"))
+CHIP_SCENARIOS = (("spikeyolo", "spikeyolo-s-640"), ("spikeyolo", "spikeyolo-s-gen1"),
+                  ("emsyolo", "ems-resnet34-cat-gen1"), ("emsyolo", "ems-resnet34-gen1"))
+#: the shipped detector whose measured weighted rate stands for each claim's family on the chips
+MEASURED_MODELS = {"spikeyolo": "spikeyolo-gen1", "emsyolo": "emsyolo-gen1"}
 
 
-def chip_placements(claims: dict, chips=CHIPS, progress=None) -> list[dict]:
+def chip_placements(claims: dict, chips=CHIPS, progress=None, measured: dict | None = None) -> list[dict]:
     """Each claim graph placed on each chip (non-strict: a graph over the chip-count limit is
-    still placed and reported with ``fits`` False) and, where it fits, costed at the claim's
-    implied uniform rate against the unmerged twin on ann-45nm and ann-45nm-int8. Minutes per
-    graph and chip: ``neurosim claims --chips`` runs it."""
+    still placed and reported with ``fits`` False) and, where it fits, costed against the
+    unmerged twin on ann-45nm and ann-45nm-int8 at the claim's implied uniform rate and at
+    ``measured[convention] = (rate, model)``, the weighted rate measured on a shipped detector
+    of the same family. Minutes per graph and chip: ``neurosim claims --chips`` runs it."""
     from ..errors import DoesNotFit
     from ..hw import hardware_model
 
@@ -148,27 +152,36 @@ def chip_placements(claims: dict, chips=CHIPS, progress=None) -> list[dict]:
     for convention, arch in CHIP_SCENARIOS:
         graph, unmerged = build_graph(arch), build_graph(arch, merge_repconv=False)
         T = int(graph.metadata["claims"]["T"])
-        rate = implied_rate(convention, graph, claims[convention]["ratio"], default_reading(convention))
+        rates = [("implied", implied_rate(convention, graph, claims[convention]["ratio"], default_reading(convention)),
+                  None)]
+        if measured and convention in measured:
+            rates.append(("measured", *measured[convention]))
         twins = {t: hardware_model(t).cost_twin(unmerged).energy for t in ("ann-45nm", "ann-45nm-int8")}
         for chip in chips:
             if progress:
                 progress(f"placing {arch} on {chip}")
             model = hardware_model(chip)
-            row = {"claim": convention, "arch": arch, "chip": chip, "rate": rate, "T": T}
+            base = {"claim": convention, "arch": arch, "chip": chip, "T": T}
             try:
                 placement = model.place(graph, strict=False)
             except DoesNotFit as exc:
-                out.append({**row, "placed": False, "reason": str(exc)})
+                out.append({**base, "rates": "implied", "rate": rates[0][1], "placed": False, "reason": str(exc)})
                 continue
-            row.update(placed=True, fits=bool(placement.fits), cores=len(placement.cores), chips=placement.chips,
-                       misfit=placement.misfit)
-            if placement.fits:
-                report = model.cost(synthetic_trace(graph, rate, T), placement, ann_twin=False)
-                e = report.energy_per_inference
-                row.update(energy_J=e, latency_s=report.totals().get("latency_per_inference"),
-                           static_share=report.energy_by_component.get("static", 0.0) / e if e else 0.0,
-                           over_fp32_twin=e / twins["ann-45nm"], over_int8_twin=e / twins["ann-45nm-int8"])
-            out.append(row)
+            for label, rate, source in rates:
+                row = {**base, "rates": label, "rate": rate, "rate_model": source, "placed": True,
+                       "fits": bool(placement.fits), "cores": len(placement.cores), "chips": placement.chips,
+                       "misfit": placement.misfit}
+                if placement.fits:
+                    if progress:
+                        progress(f"costing {arch} on {chip} at {label} rate {rate:.3g}")
+                    report = model.cost(synthetic_trace(graph, rate, T), placement, ann_twin=False)
+                    e = report.energy_per_inference
+                    row.update(energy_J=e, latency_s=report.totals().get("latency_per_inference"),
+                               static_share=report.energy_by_component.get("static", 0.0) / e if e else 0.0,
+                               over_fp32_twin=e / twins["ann-45nm"], over_int8_twin=e / twins["ann-45nm-int8"])
+                out.append(row)
+                if not placement.fits:
+                    break   # one row says it does not fit
     return out
 
 
@@ -180,25 +193,28 @@ def _first_reason(text: str) -> str:
 
 def render_chips(rows: list[dict]) -> list[str]:
     f = lambda v: "–" if v is None else f"{v:.3g}"  # noqa: E731
-    lines = ["Each claim graph placed on each chip and, where it fits, costed at the claim's implied uniform",
-             "rate (synthetic trace; SNN / ANN against the unmerged twin on ann-45nm and on ann-45nm-int8,",
-             "45 nm accelerators: a chip against another technology, so read the absolute energy too).", "",
-             "| graph | chip | placement | energy per inference (mJ) | latency (ms) | static share | vs fp32 twin | vs int8 twin |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["Each claim graph placed on each chip and, where it fits, costed at a uniform rate (synthetic",
+             "trace): the claim's *implied* rate, and the weighted rate *measured* on our trained gen1 detector of",
+             "the same family (named in the row). SNN / ANN is against the unmerged twin on ann-45nm and on",
+             "ann-45nm-int8, 45 nm accelerators: a chip against another technology, so read the absolute energy too.", "",
+             "| graph | chip | placement | rate | energy per inference (mJ) | latency (ms) | static share | vs fp32 twin | vs int8 twin |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|"]
     reasons = []
     for r in rows:
         if not r["placed"]:
             reasons.append(f"* {r['arch']} on {r['chip']}: {r['reason']}")
-            lines.append(f"| {r['arch']} | {r['chip']} | does not fit (below) | – | – | – | – | – |")
+            lines.append(f"| {r['arch']} | {r['chip']} | does not fit (below) | – | – | – | – | – | – |")
             continue
         where = f"{r['cores']:,} cores" + (f", {r['chips']:,} chips" if r.get("chips") else "")
         if not r["fits"]:
             where += ": does not fit (below)"
             reasons.append(f"* {r['arch']} on {r['chip']}: {_first_reason(r.get('misfit') or 'over the chip limit')}")
+        rate = "–" if not r["fits"] else (f"{r['rate']:.3g} {r.get('rates', 'implied')}"
+                                          + (f" ({r['rate_model']})" if r.get("rate_model") else ""))
         energy = r.get("energy_J")
         latency = r.get("latency_s")
         static = "–" if r.get("static_share") is None else f"{100 * r['static_share']:.0f}%"
-        lines.append(f"| {r['arch']} | {r['chip']} | {where} | {f(energy and energy * 1e3)} | "
+        lines.append(f"| {r['arch']} | {r['chip']} | {where} | {rate} | {f(energy and energy * 1e3)} | "
                      f"{f(latency and latency * 1e3)} | {static} | {f(r.get('over_fp32_twin'))} | "
                      f"{f(r.get('over_int8_twin'))} |")
     if reasons:

@@ -519,15 +519,17 @@ def images_sensitivity(trained_dir: Path, shipped: list[dict]) -> dict | None:
 def build_claims_report(out_dir, trained_dir, images="all", chips=None, progress=None) -> Path:
     """Compute every section and write ``claims.md``, ``claims.json`` and the figure to ``out_dir``.
     ``chips`` (profile names) adds the paper-scale chip placements (minutes per graph and chip)."""
-    from .paper_scale import chip_placements, paper_scale
+    from .paper_scale import MEASURED_MODELS, chip_placements, paper_scale
     from .sensitivity import sensitivity
 
     out_dir = Path(out_dir)
     arith = paper_arithmetic()
     paper = paper_scale({c: {"ratio": v["ratio"], "accuracy": v["accuracy"]} for c, v in CLAIMS.items()})
-    placed = (chip_placements({c: {"ratio": v["ratio"]} for c, v in CLAIMS.items()}, chips=tuple(chips),
-                              progress=progress) if chips else None)
     rows_graphs = shipped_models(Path(trained_dir), images)
+    rates = {r["model"]: r["mean_rate"] for r, _, _ in rows_graphs}
+    measured = {c: (rates[m], m) for c, m in MEASURED_MODELS.items() if m in rates}
+    placed = (chip_placements({c: {"ratio": v["ratio"]} for c, v in CLAIMS.items()}, chips=tuple(chips),
+                              progress=progress, measured=measured) if chips else None)
     figure = out_dir / "img" / "claims_breakeven.png"
     breakeven = break_evens(rows_graphs, figure)
     shipped = [r for r, _, _ in rows_graphs]

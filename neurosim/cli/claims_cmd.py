@@ -21,8 +21,9 @@ def add_parser(sub):
                         "energies then come from the same images as the card's accuracy)")
     p.add_argument("--chips", type=values.name_list("chip profiles"), default=None,
                    help="also place the paper-scale claim graphs on these chips (comma-separated, e.g. "
-                        "loihi,loihi2,truenorth,speck) and cost them where they fit: minutes per graph and chip; "
-                        "spinnaker2 needs more than 24 GB for spikeyolo-s-gen1")
+                        "loihi,loihi2,truenorth,speck) and cost them where they fit, at the implied and at the "
+                        "measured rates: minutes per graph and chip; spinnaker2 places them, but costing "
+                        "spikeyolo-s-640 there needs more than 24 GB")
     p.set_defaults(func=run)
 
 

@@ -55,3 +55,25 @@ def test_render_paper_scale_rows():
     text = "\n".join(render_paper_scale([row]))
     assert "| spikeyolo | mAP 67.2 | g | 2 | power_cal.xlsx per layer | 0.368 | 6.92x (3.99x) | 0.25 (0.149) | 86 (45.8) |" in text
     assert "| 0.00912 x sheet | 0.375 x sheet | never wins |" in text
+
+
+def test_render_chip_rows_at_implied_and_measured_rates():
+    from neurosim.claims.paper_scale import render_chips
+
+    base = {"claim": "spikeyolo", "arch": "g", "chip": "loihi2", "T": 4, "placed": True, "fits": True,
+            "cores": 3581, "chips": 28, "misfit": None}
+    rows = [{**base, "rates": "implied", "rate": 0.0381, "rate_model": None, "energy_J": 0.0123,
+             "latency_s": 0.0042, "static_share": 0.25, "over_fp32_twin": 1.5, "over_int8_twin": 20.0},
+            {**base, "rates": "measured", "rate": 0.3997, "rate_model": "spikeyolo-gen1", "energy_J": 0.1,
+             "latency_s": 0.02, "static_share": 0.05, "over_fp32_twin": 12.0, "over_int8_twin": 160.0},
+            {**base, "chip": "loihi", "rates": "implied", "rate": 0.0381, "fits": False, "cores": 300000,
+             "chips": 2344, "misfit": "the network does not fit on loihi: too many cores; more"},
+            {"claim": "spikeyolo", "arch": "g", "chip": "speck", "T": 4, "rates": "implied", "rate": 0.0381,
+             "placed": False, "reason": "101 layers against 9 cores"}]
+    text = "\n".join(render_chips(rows))
+    assert "| g | loihi2 | 3,581 cores, 28 chips | 0.0381 implied | 12.3 | 4.2 | 25% | 1.5 | 20 |" in text
+    assert "| g | loihi2 | 3,581 cores, 28 chips | 0.4 measured (spikeyolo-gen1) | 100 | 20 | 5% | 12 | 160 |" in text
+    assert "| g | loihi | 300,000 cores, 2,344 chips: does not fit (below) | – | – | – | – | – | – |" in text
+    assert "| g | speck | does not fit (below) | – | – | – | – | – | – |" in text
+    assert "* g on loihi: the network does not fit on loihi: too many cores (and 1 more reasons)" in text
+    assert "* g on speck: 101 layers against 9 cores" in text

@@ -210,11 +210,26 @@ class NeurosimSide:
         return self.compute + self.barrier
 
 
-def run_neurosim(net: CrossNet, profile: str = PROFILE) -> NeurosimSide:
-    import neurosim.hw as hw
+#: SANA-FE connects neuron to neuron, so the cross-check places every layer with one axon per
+#: source neuron and a synapse list per axon, not on the population axons and shared kernels
+#: with which ``loihi-sanafe`` places convolutions (the costing rules are the same either way)
+PER_NEURON = {"axons": "discrete", "synapse_memory": "per-axon-lists"}
 
+
+def per_neuron_model(profile: str):
+    """``profile`` with :data:`PER_NEURON` placement settings."""
+    import neurosim.hw as hw
+    from neurosim.hw.profile import profile_from_dict
+    from neurosim.shipped import hwmodels_dir
+
+    doc = yaml.safe_load((hwmodels_dir() / f"{profile}.yaml").read_text())
+    doc["settings"].update({k: {"value": v, "source": "SANA-FE's per-neuron connections"} for k, v in PER_NEURON.items()})
+    return hw.hardware_model(profile_from_dict(doc, f"<{profile}, per-neuron placement>"))
+
+
+def run_neurosim(net: CrossNet, profile: str = PROFILE) -> NeurosimSide:
     result = simulate(net.graph, net.inputs[None])
-    model = hw.hardware_model(profile)
+    model = per_neuron_model(profile)
     placement = model.place(net.graph)
     report = model.cost(result.trace, placement, net.graph)
     layers = [l for l in placement.decomposition.placed]

@@ -2,9 +2,13 @@
 mesh of tiles (Loihi-like), per-event energies and times, a time-step barrier, static power.
 
 **Placement.** Each placed layer is cut into boxes that fit a core (:mod:`neurosim.hw.tiling`);
-then every core's fan-out (for each destination core, the source neurons it must reach) is
-checked, and a layer whose cores exceed it is re-cut with half as many neurons per core, until
-all fit. Cores are numbered layer after layer and laid row-major on the mesh
+then every core's axons are counted over the cores of the layers around it
+(:meth:`MeshBase._axon_counts`). With ``axons: discrete`` an axon carries one source neuron,
+and a layer whose cores exceed ``fan_out_per_core`` is re-cut with half as many neurons per
+core. With ``axons: population`` (nengo-loihi's convolutions) the channels of one position of
+one source core share an axon (``population_axon_slots`` output routes each), and a layer over
+``fan_out_per_core`` or ``fan_in_per_core`` is re-cut with half as many positions per core.
+This repeats until all fit. Cores are numbered layer after layer and laid row-major on the mesh
 (:mod:`neurosim.hw.placement`). More cores than ``cores_per_chip x max_chips`` is DoesNotFit.
 
 **Fan-in split** (setting ``fan_in_split: partial-currents``): a layer whose single neuron
@@ -660,6 +664,7 @@ class NeuromorphicMeshModel(MeshBase):
         'host and off-chip I/O',
         "with a split fan-in: which of a box's cores an incoming packet reaches (all are routed to its soma "
         "core), and sparse partial currents (one packet per dendrite compartment per step)",
+        "with population axons: a limit on the channels (atoms) one axon carries",
     )
     parameters = {
         **MESH_LAYOUT_PARAMETERS,
