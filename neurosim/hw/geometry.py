@@ -36,8 +36,7 @@ def full_box(shape) -> np.ndarray:
 
 
 def box_size(box) -> int:
-    box = np.asarray(box)
-    return int(max(0, box[1] - box[0]) * max(0, box[3] - box[2]) * max(0, box[5] - box[4]))
+    return int(box_sizes(box))
 
 
 def box_sizes(boxes: np.ndarray) -> np.ndarray:
@@ -133,15 +132,17 @@ def overlap_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     i, j = np.concatenate(ii), np.concatenate(jj)
     order = np.lexsort((j, i))
     i, j = i[order], j[order]
-    lo = np.maximum(a[i][:, 0::2], b[j][:, 0::2])
-    hi = np.minimum(a[i][:, 1::2], b[j][:, 1::2])
-    return i, j, np.stack([lo[:, 0], hi[:, 0], lo[:, 1], hi[:, 1], lo[:, 2], hi[:, 2]], -1)
+    return i, j, _intersect(a[i], b[j])
 
 
 def intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The intersection of every pair of boxes, ``[len(a), len(b), 6]`` (empty ones have hi <= lo)."""
-    a = np.asarray(a, np.int64).reshape(-1, 6)[:, None, :]
-    b = np.asarray(b, np.int64).reshape(-1, 6)[None, :, :]
+    return _intersect(np.asarray(a, np.int64).reshape(-1, 6)[:, None, :],
+                      np.asarray(b, np.int64).reshape(-1, 6)[None, :, :])
+
+
+def _intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The intersection of broadcastable boxes ``[..., 6]``."""
     lo = np.maximum(a[..., 0::2], b[..., 0::2])
     hi = np.minimum(a[..., 1::2], b[..., 1::2])
     return np.stack([lo[..., 0], hi[..., 0], lo[..., 1], hi[..., 1], lo[..., 2], hi[..., 2]], -1)
